@@ -1,0 +1,135 @@
+"""Request id and the problem-document safety net for failures outside DRF views."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
+
+from .exception_handler import WWW_AUTHENTICATE, problem_or_internal_error
+from .problems import PROBLEM_CONTENT_TYPE, Problem, problem_response
+from .request_context import current_request_id
+
+access_logger = logging.getLogger("ractory.access")
+
+# A caller's request id is echoed only when it is short and harmless in a header and a log line.
+SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+=-]{0,99}$")
+
+# Paths where Django's own HTML pages are the right answer.
+HTML_PATH_PREFIXES = ("/admin/", "/api/docs/", "/api/redoc/", "/static/")
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (the caller's ``X-Request-ID`` when sane) and logs the request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        sent = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = sent if SANE_REQUEST_ID.match(sent) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = current_request_id.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            access_logger.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+            return response
+        finally:
+            current_request_id.reset(token)
+
+
+def is_html_path(path: str) -> bool:
+    return path.startswith(HTML_PATH_PREFIXES)
+
+
+class ProblemMiddleware:
+    """Answers problem documents for what Django itself rejects before or around a view.
+
+    - a ``Host`` not in ``ALLOWED_HOSTS`` (Django would answer an HTML 400),
+    - a declared body over ``MAX_BODY_BYTES`` (413) or an unreadable ``Content-Length`` (400),
+    - exceptions raised by non-DRF views (DRF views have their own handler),
+    - any HTML error page Django produced anyway (unknown paths with ``DEBUG`` on, CSRF
+      failures), outside the admin and the docs pages.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            request.get_host()
+        except DisallowedHost:
+            return problem_response(
+                request,
+                Problem("The Host header is not served here.", status=400, code="disallowed_host"),
+            )
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            length = int(declared)
+        except ValueError:
+            return problem_response(request, Problem("Content-Length is not a number.", status=400, code="bad_request"))
+        if length > settings.MAX_BODY_BYTES:
+            return problem_response(
+                request,
+                Problem(
+                    f"The request body is larger than the limit of {settings.MAX_BODY_BYTES} bytes.",
+                    status=413,
+                    code="payload_too_large",
+                ),
+            )
+        response = self.get_response(request)
+        if response.status_code >= 400 and not is_html_path(request.path):
+            content_type = response.get("Content-Type", "")
+            if content_type.startswith("text/html") or not content_type:
+                return problem_response(request, _problem_for_status(response.status_code))
+        return response
+
+    def process_exception(self, request, exception):
+        if is_html_path(request.path):
+            return None
+        return problem_response(request, problem_or_internal_error(exception))
+
+
+def _problem_for_status(status: int) -> Problem:
+    if status == 404:
+        return Problem("No resource at this path.", status=404, code="not_found")
+    if status == 403:
+        return Problem("Forbidden.", status=403, code="permission_denied")
+    if status == 401:
+        return Problem(
+            "Authentication required.",
+            status=401,
+            code="not_authenticated",
+            headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+        )
+    if status == 405:
+        return Problem("Method not allowed.", status=405, code="method_not_allowed")
+    if status == 400:
+        return Problem("Malformed request.", status=400, code="bad_request")
+    if status < 500:
+        return Problem("Request failed.", status=status, code="bad_request")
+    return Problem(
+        "The server failed to answer this request. It has been logged with the request id.",
+        status=500,
+        code="internal_error",
+    )
+
+
+__all__ = ["RequestIdMiddleware", "ProblemMiddleware", "PROBLEM_CONTENT_TYPE"]

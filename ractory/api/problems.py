@@ -1,0 +1,160 @@
+"""RFC 9457 problem documents: the one shape of every error the API returns.
+
+Domain code raises a ``Problem`` (or one of its subclasses); the exception handler and the
+middleware render it. The list of codes with their meaning is kept in ``docs/errors.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import JsonResponse
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One error inside a request: where (a JSON Pointer), what (a stable code), and why."""
+
+    pointer: str
+    code: str
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"pointer": self.pointer, "code": self.code, "detail": self.detail}
+
+
+def json_pointer(*parts: str | int) -> str:
+    """Build a JSON Pointer (RFC 6901) from path segments, escaping ``~`` and ``/``."""
+    escaped = (str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+    return "/" + "/".join(escaped) if parts else ""
+
+
+# The problem classes: status → (type slug, title). The code of a problem may be more specific
+# than its class (``batch_too_large`` is a ``bad-request``).
+PROBLEM_CLASSES: dict[int, tuple[str, str]] = {
+    400: ("bad-request", "Malformed request"),
+    401: ("not-authenticated", "Authentication required"),
+    403: ("permission-denied", "Permission denied"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    409: ("conflict", "Conflict"),
+    413: ("payload-too-large", "Payload too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation-error", "Validation failed"),
+    429: ("rate-limited", "Too many requests"),
+    500: ("internal-error", "Internal server error"),
+    503: ("service-unavailable", "Service unavailable"),
+}
+
+
+class Problem(Exception):
+    """An error answered with a problem document. Raise it from services and views."""
+
+    status = 400
+    code = "bad_request"
+    default_detail = "The request is malformed."
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.detail = detail or self.default_detail
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+        self.errors = errors or []
+        self.headers = headers or {}
+        self.extra = extra or {}
+        super().__init__(self.detail)
+
+
+class BadRequest(Problem):
+    status = 400
+    code = "bad_request"
+
+
+class NotAuthenticatedProblem(Problem):
+    status = 401
+    code = "not_authenticated"
+    default_detail = "Authentication credentials were not provided."
+
+
+class Forbidden(Problem):
+    status = 403
+    code = "permission_denied"
+    default_detail = "You do not have permission to perform this action."
+
+
+class NotFound(Problem):
+    status = 404
+    code = "not_found"
+    default_detail = "Not found."
+
+
+class Conflict(Problem):
+    status = 409
+    code = "conflict"
+    default_detail = "The request conflicts with the current state."
+
+
+class ValidationFailed(Problem):
+    status = 422
+    code = "validation_error"
+    default_detail = "The request has invalid fields; nothing was written."
+
+
+class ServiceUnavailable(Problem):
+    status = 503
+    code = "database_unavailable"
+    default_detail = "The database is unavailable; try again shortly."
+
+
+def problem_body(
+    *,
+    status: int,
+    code: str,
+    detail: str,
+    request_id: str | None,
+    errors: list[FieldError] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    slug, title = PROBLEM_CLASSES.get(status, ("error", "Error"))
+    body: dict[str, Any] = {
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "request_id": request_id,
+    }
+    if errors:
+        body["errors"] = [error.as_dict() for error in errors]
+    if extra:
+        body.update(extra)
+    return body
+
+
+def problem_response(request, problem: Problem) -> JsonResponse:  # a plain Django response: usable outside DRF views
+    body = problem_body(
+        status=problem.status,
+        code=problem.code,
+        detail=problem.detail,
+        request_id=getattr(request, "request_id", None),
+        errors=problem.errors,
+        extra=problem.extra,
+    )
+    response = JsonResponse(body, status=problem.status, content_type=PROBLEM_CONTENT_TYPE)
+    for name, value in problem.headers.items():
+        response[name] = value
+    return response

@@ -1,0 +1,139 @@
+"""OpenAPI generation: every operation documents its problem responses; both credentials are described."""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from rest_framework.permissions import AllowAny
+
+from .problems import PROBLEM_CONTENT_TYPE, problem_body
+from .serializers import ProblemSerializer
+
+ERROR_DESCRIPTIONS = {
+    400: (
+        "Malformed request: unparseable JSON, body not an object, too deep, unknown top-level key or query parameter.",
+        "invalid_json",
+        "The request body is not valid JSON (line 1, column 2).",
+    ),
+    401: (
+        "No credential, or a bad, expired, revoked or inactive one.",
+        "not_authenticated",
+        "Authentication credentials were not provided.",
+    ),
+    403: (
+        "The credential lacks the scope or role, or names another company.",
+        "permission_denied",
+        "This API key lacks the scope 'sync:write'.",
+    ),
+    404: ("No such row in the caller's company (another company's row looks the same).", "not_found", "Not found."),
+    409: ("Conflict with the current state.", "conflict", "The request conflicts with the current state."),
+    413: ("Body over the size limit.", "payload_too_large", "The request body is larger than the limit."),
+    415: (
+        "Body not sent as application/json.",
+        "unsupported_media_type",
+        "Send the body as JSON with Content-Type: application/json.",
+    ),
+    422: (
+        "Invalid fields; each is named by a JSON Pointer in errors[].",
+        "validation_error",
+        "1 field is invalid; nothing was written.",
+    ),
+    429: ("Rate limit exceeded; retry after Retry-After seconds.", "rate_limited", "Too many requests."),
+    500: (
+        "A bug; logged with the request id.",
+        "internal_error",
+        "The server failed to answer this request. It has been logged with the request id.",
+    ),
+    503: (
+        "Database unavailable or statement timeout; retry after Retry-After seconds.",
+        "database_unavailable",
+        "The database is unavailable or too slow; try again shortly.",
+    ),
+}
+
+
+def problem_response_doc(status: int, description: str | None = None) -> OpenApiResponse:
+    default_description, code, detail = ERROR_DESCRIPTIONS[status]
+    example = problem_body(status=status, code=code, detail=detail, request_id="4f6c0d1e2a3b4c5d")
+    if status == 422:
+        example["errors"] = [
+            {
+                "pointer": "/description",
+                "code": "max_length",
+                "detail": "Ensure this field has no more than 255 characters.",
+            }
+        ]
+    return OpenApiResponse(
+        response=ProblemSerializer,
+        description=description or default_description,
+        examples=[OpenApiExample(code, value=example, status_codes=[str(status)], response_only=True)],
+    )
+
+
+class ProblemAwareAutoSchema(AutoSchema):
+    """Adds the problem-document responses each operation can answer to the generated schema.
+
+    Which ones follow from the view: authentication (401/403), a guid in the path (404),
+    a body (413/415/422), and ``extra_error_statuses`` on the view (409, …).
+    """
+
+    def _error_statuses(self) -> list[int]:
+        statuses = [400]
+        permissions = getattr(self.view, "permission_classes", [])
+        if not all(issubclass(permission, AllowAny) for permission in permissions):
+            statuses += [401, 403]
+        if "{" in self.path:
+            statuses.append(404)
+        if self.method in {"POST", "PUT", "PATCH"}:
+            statuses += [413, 415, 422]
+        statuses += list(getattr(self.view, "extra_error_statuses", ()))
+        statuses += [429, 500, 503]
+        return sorted(set(statuses))
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        for status in self._error_statuses():
+            key = str(status)
+            if key in responses:
+                continue
+            responses[key] = self._get_response_for_code(
+                problem_response_doc(status), key, media_types=[PROBLEM_CONTENT_TYPE]
+            )
+        return responses
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "tenants.authentication.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-API-Key",
+            "description": "rfk_<key_id>_<secret>. Also accepted as 'Authorization: ApiKey <key>' "
+            "or 'Authorization: Bearer <key>'.",
+        }
+
+
+class JwtScheme(OpenApiAuthenticationExtension):
+    target_class = "tenants.authentication.JWTAuthentication"
+    name = "jwtAuth"
+    priority = 1
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "Access token from POST /api/v1/auth/login.",
+        }
+
+
+def drop_trailing_slash_duplicates(endpoints, **kwargs):
+    """Spectacular preprocessing hook: every path is also served with a trailing slash, but the
+    schema documents each operation once, under its canonical slash-less path."""
+    return [endpoint for endpoint in endpoints if endpoint[0] == "/" or not endpoint[0].endswith("/")]

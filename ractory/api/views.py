@@ -1,0 +1,104 @@
+"""Base view of every endpoint, and the health endpoints."""
+
+from __future__ import annotations
+
+from django.db import connection
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+import ractory
+
+from .filters import StrictFilterBackend, allowed_query_parameters, reject_query_parameters
+from .pagination import ArrayPagination
+
+HEALTH_DB_TIMEOUT_MS = 2000
+
+
+class StrictAPIView(GenericAPIView):
+    """The base of every API view: strict query parameters, array paging, strict filters.
+
+    ``extra_query_parameters`` names query parameters a view reads itself; anything not known
+    to the view, its filterset or its paginator is a 400.
+    """
+
+    extra_query_parameters: tuple[str, ...] = ()
+    extra_error_statuses: tuple[int, ...] = ()
+    pagination_class = ArrayPagination
+    filter_backends = [StrictFilterBackend]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        allowed = allowed_query_parameters(self) if self.is_list_request() else set(self.extra_query_parameters)
+        reject_query_parameters(request, allowed)
+
+    def is_list_request(self) -> bool:
+        return self.request.method == "GET" and self.lookup_url_kwarg_value() is None
+
+    def lookup_url_kwarg_value(self):
+        return self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
+
+
+class HealthView(StrictAPIView):
+    """Liveness: the process answers. Does not touch the database."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=["health"],
+        responses={200: inline_serializer("Liveness", {"status": serializers.CharField()})},
+    )
+    def get(self, request):
+        return Response({"status": "ok"})
+
+
+class DatabaseHealthView(StrictAPIView):
+    """Readiness: the database answers ``SELECT 1`` within 2 seconds (503 otherwise)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=["health"],
+        responses={
+            (200, "application/json"): inline_serializer(
+                "Readiness",
+                {
+                    "status": serializers.CharField(),
+                    "database": serializers.CharField(),
+                    "version": serializers.CharField(),
+                },
+            ),
+            (503, "application/json"): inline_serializer(
+                "ReadinessFailure",
+                {
+                    "status": serializers.CharField(),
+                    "database": serializers.CharField(),
+                    "version": serializers.CharField(),
+                },
+            ),
+        },
+    )
+    def get(self, request):
+        try:
+            with connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    cursor.execute("SET statement_timeout = %s", [HEALTH_DB_TIMEOUT_MS])
+                    try:
+                        cursor.execute("SELECT 1")
+                    finally:
+                        cursor.execute("RESET statement_timeout")
+                else:
+                    cursor.execute("SELECT 1")
+                cursor.fetchone()
+        except Exception:  # noqa: BLE001 - any failure means "not ready", never a 500
+            connection.close_if_unusable_or_obsolete()
+            return Response(
+                {"status": "unhealthy", "database": "unavailable", "version": ractory.__version__},
+                status=503,
+                headers={"Retry-After": "5"},
+            )
+        return Response({"status": "healthy", "database": "connected", "version": ractory.__version__})

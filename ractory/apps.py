@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RactoryConfig(AppConfig):
+    name = "ractory"
+    verbose_name = "Ra Factory"

@@ -1,0 +1,206 @@
+"""``/api/v1/auth/*``: login, refresh with rotation, logout and who-am-I (api.md §2.1)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from ractory.api.exception_handler import WWW_AUTHENTICATE, validation_errors
+from ractory.api.problems import BadRequest, Problem
+from ractory.api.views import StrictAPIView
+
+from ..models import User
+from .serializers import LoginSerializer, MeSerializer, RefreshTokenSerializer, TokenPairSerializer
+
+# Checked against when the email is unknown, so a wrong email costs as long as a wrong password.
+_DUMMY_PASSWORD_HASH = make_password("not-a-real-password")
+
+
+def _invalid_credentials(detail: str = "Invalid email or password.") -> Problem:
+    return Problem(detail, status=401, code="invalid_credentials", headers={"WWW-Authenticate": WWW_AUTHENTICATE})
+
+
+def _invalid_refresh_token() -> Problem:
+    return Problem(
+        "The refresh token is invalid, expired or revoked.",
+        status=401,
+        code="invalid_token",
+        headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+    )
+
+
+def parse_auth_body(request, serializer_class):
+    """Auth bodies are small and fixed: anything off in them is a malformed request (400)."""
+    serializer = serializer_class(data=request.data)
+    if not serializer.is_valid():
+        errors = validation_errors(serializer.errors)
+        raise BadRequest(f"Malformed body: {errors[0].pointer} {errors[0].detail}", code="invalid_body", errors=errors)
+    return serializer.validated_data
+
+
+def token_pair(user: User) -> dict:
+    refresh = RefreshToken.for_user(user)
+    return {
+        "access_token": str(refresh.access_token),
+        "refresh_token": str(refresh),
+        "token_type": "bearer",
+        "expires_in": int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()),
+        "role": user.role,
+    }
+
+
+def _user_of_refresh_token(raw: str) -> tuple[RefreshToken, User]:
+    try:
+        token = RefreshToken(raw)  # checks signature, expiry, token type and the blacklist
+    except TokenError:
+        raise _invalid_refresh_token() from None
+    user = User.objects.select_related("company").filter(guid=token.get(settings.SIMPLE_JWT["USER_ID_CLAIM"])).first()
+    if user is None or not user.is_active or not user.company.is_active:
+        raise _invalid_refresh_token()
+    return token, user
+
+
+TOKEN_EXAMPLE = OpenApiExample(
+    "tokens",
+    value={
+        "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9…",
+        "refresh_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9…",
+        "token_type": "bearer",
+        "expires_in": 900,
+        "role": "CompanyAdmin",
+    },
+    response_only=True,
+)
+
+
+class LoginView(StrictAPIView):
+    """Exchange email and password for an access token (15 min) and a refresh token (7 days).
+
+    Unknown email, wrong password, inactive user and inactive company all answer the same 401.
+    """
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=["auth"],
+        request=LoginSerializer,
+        responses={200: TokenPairSerializer},
+        examples=[
+            OpenApiExample("login", value={"email": "demo@example.com", "password": "…"}, request_only=True),
+            TOKEN_EXAMPLE,
+        ],
+    )
+    def post(self, request):
+        data = parse_auth_body(request, LoginSerializer)
+        email = data["email"].strip().lower()
+        user = User.objects.select_related("company").by_email(email).first()
+        if user is None:
+            check_password(data["password"], _DUMMY_PASSWORD_HASH)
+            raise _invalid_credentials()
+        if not user.check_password(data["password"]) or not user.is_active or not user.company.is_active:
+            raise _invalid_credentials()
+        User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+        return Response(token_pair(user))
+
+
+class RefreshView(StrictAPIView):
+    """Exchange a refresh token for a new pair. The old refresh token is revoked (rotation)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=["auth"], request=RefreshTokenSerializer, responses={200: TokenPairSerializer}, examples=[TOKEN_EXAMPLE]
+    )
+    def post(self, request):
+        data = parse_auth_body(request, RefreshTokenSerializer)
+        token, user = _user_of_refresh_token(data["refresh_token"])
+        try:
+            token.blacklist()
+        except TokenError:
+            raise _invalid_refresh_token() from None
+        return Response(token_pair(user))
+
+
+class LogoutView(StrictAPIView):
+    """Revoke a refresh token of the signed-in user. Needs the access token as credential."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["auth"], request=RefreshTokenSerializer, responses={204: None})
+    def post(self, request):
+        data = parse_auth_body(request, RefreshTokenSerializer)
+        token, user = _user_of_refresh_token(data["refresh_token"])
+        caller_user = request.user.user
+        if caller_user is None or caller_user.pk != user.pk:
+            raise _invalid_refresh_token()
+        token.blacklist()
+        return Response(status=204)
+
+
+class MeView(StrictAPIView):
+    """The caller: a user (``auth_type: jwt``) or an API key (``auth_type: api_key``, with scopes)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=["auth"],
+        responses={200: MeSerializer},
+        examples=[
+            OpenApiExample(
+                "user",
+                value={
+                    "guid": "5a0e…",
+                    "email": "demo@example.com",
+                    "name": "Demo",
+                    "surname": "Admin",
+                    "role": "CompanyAdmin",
+                    "company_guid": "0f3c…",
+                    "auth_type": "jwt",
+                },
+                response_only=True,
+            ),
+            OpenApiExample(
+                "api key",
+                value={
+                    "guid": "9b7d…",
+                    "email": None,
+                    "role": "Integration",
+                    "company_guid": "0f3c…",
+                    "auth_type": "api_key",
+                    "scopes": ["sync:read", "sync:write"],
+                },
+                response_only=True,
+            ),
+        ],
+    )
+    def get(self, request):
+        caller = request.user
+        if caller.is_api_key:
+            body = {
+                "guid": str(caller.api_key.guid),
+                "email": None,
+                "role": caller.role,
+                "company_guid": str(caller.company.guid),
+                "auth_type": "api_key",
+                "scopes": sorted(caller.scopes),
+            }
+        else:
+            user = caller.user
+            body = {
+                "guid": str(user.guid),
+                "email": user.email,
+                "name": user.name,
+                "surname": user.surname,
+                "role": user.role,
+                "company_guid": str(caller.company.guid),
+                "auth_type": "jwt",
+            }
+        return Response(body)

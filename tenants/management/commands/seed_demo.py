@@ -1,0 +1,81 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from tenants import services
+from tenants.authentication import ApiKeyAuthentication
+from tenants.models import ApiKey, Company, User
+from tenants.roles import Role
+
+DEMO_COMPANY = "Demo Factory"
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "ractory-demo-2026"
+DEMO_KEY_DESCRIPTION = "demo integration key"
+DEMO_KEY_ENV_NAME = "DEMO_API_KEY"
+
+
+def _remembered_demo_key() -> str | None:
+    """The demo key kept in the git-ignored .env by an earlier run (development only)."""
+    if not settings.DEBUG or not settings.DEV_ENV_FILE.exists():
+        return None
+    remembered = None
+    for line in settings.DEV_ENV_FILE.read_text().splitlines():
+        name, _, value = line.partition("=")
+        if name.strip() == DEMO_KEY_ENV_NAME and value.strip():
+            remembered = value.strip()  # the last one written wins
+    return remembered
+
+
+def _still_valid(raw_key: str) -> bool:
+    try:
+        ApiKeyAuthentication().verify(raw_key, record_use=False)
+    except Exception:  # noqa: BLE001 - any refusal means "make a new one"
+        return False
+    return True
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo tenant if missing: company 'Demo Factory', CompanyAdmin demo@example.com "
+        "and a sync:read,sync:write API key. Safe to run again. Prints the key alone on the last line."
+    )
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            company = Company.objects.filter(name=DEMO_COMPANY).first()
+            if company is None:
+                company = services.create_company(name=DEMO_COMPANY, short_name="DEMO")
+                self.stderr.write(f"Created company {DEMO_COMPANY!r}.")
+            if not User.objects.by_email(DEMO_EMAIL).exists():
+                services.create_user(
+                    company=company,
+                    email=DEMO_EMAIL,
+                    password=DEMO_PASSWORD,
+                    role=Role.COMPANY_ADMIN,
+                    name="Demo",
+                    surname="Admin",
+                )
+                self.stderr.write(f"Created CompanyAdmin {DEMO_EMAIL}.")
+            raw_key = _remembered_demo_key()
+            if raw_key is not None and not _still_valid(raw_key):
+                raw_key = None
+            demo_keys = ApiKey.objects.for_company(company).filter(description=DEMO_KEY_DESCRIPTION, is_active=True)
+            # In development the key is remembered in .env, so a key is made whenever none is
+            # remembered; in production only on the first run (its secret cannot be shown again).
+            if raw_key is None and (settings.DEBUG or not demo_keys.exists()):
+                created = services.create_api_key(
+                    company=company, scopes=["sync:read", "sync:write"], description=DEMO_KEY_DESCRIPTION
+                )
+                raw_key = created.raw_key
+                self.stderr.write(f"Created API key {created.api_key.prefix}.")
+                if settings.DEBUG:
+                    with settings.DEV_ENV_FILE.open("a") as env_file:
+                        env_file.write(f"{DEMO_KEY_ENV_NAME}={raw_key}\n")
+        self.stderr.write(f"Demo company guid: {company.guid}")
+        self.stderr.write(f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
+        if raw_key is None:
+            self.stderr.write(
+                "The demo API key exists already; its secret is not stored. Create another with create_api_key."
+            )
+            return
+        self.stdout.write(raw_key)

@@ -1,0 +1,103 @@
+"""The tenant-scoped base view: every queryset a view touches starts from the caller's company.
+
+Subclasses declare ``model`` and may refine the scoped queryset in ``refine_queryset``; they
+cannot override ``get_queryset`` (a class that tries is refused at import time), so unscoped
+access cannot be forgotten.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from ractory.api.problems import BadRequest, Conflict, FieldError, Forbidden, NotFound
+from ractory.api.views import StrictAPIView
+
+from .caller import Caller
+from .models import Company
+
+
+def parse_uuid(raw: str, *, pointer: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw.strip())
+    except (ValueError, AttributeError):
+        raise BadRequest(
+            f"'{pointer.removeprefix('/query/')}' is not a valid UUID.",
+            code="invalid_query_parameter",
+            errors=[FieldError(pointer, "invalid_uuid", "Must be a valid UUID.")],
+        ) from None
+
+
+def requested_company(caller: Caller, raw_guid: str | None) -> Company | None:
+    """The company a ``company_guid`` query parameter names, checked against the caller.
+
+    A non-SystemAdmin may name only its own company (403 otherwise, whether or not the other
+    company exists); a SystemAdmin may name any company (404 when unknown).
+    """
+    if raw_guid is None:
+        return None
+    guid = parse_uuid(raw_guid, pointer="/query/company_guid")
+    if not caller.is_system_admin:
+        if guid != caller.company.guid:
+            raise Forbidden("You may only read your own company's data.", code="company_mismatch")
+        return caller.company
+    company = Company.objects.filter(guid=guid).first()
+    if company is None:
+        raise NotFound(f"No company {guid}.", code="company_not_found")
+    return company
+
+
+class TenantScopedAPIView(StrictAPIView):
+    """Base of every view over a tenant-owned model.
+
+    - a non-SystemAdmin sees only its own company's rows;
+    - a SystemAdmin sees every company's rows, or one company's with ``?company_guid=``;
+    - a guid of another company is a 404, exactly like a guid that does not exist.
+    """
+
+    model = None
+    lookup_field = "guid"
+    lookup_url_kwarg = "guid"
+    # Tenant models whose guid is unique only per company must be disambiguated for a
+    # SystemAdmin (409 ambiguous_guid); for globally unique guids this never triggers.
+    company_query_parameter = "company_guid"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__:
+            raise TypeError(f"{cls.__name__} must refine_queryset(), not override get_queryset().")
+
+    @property
+    def caller(self) -> Caller:
+        return self.request.user
+
+    def company_filter(self) -> Company | None:
+        if not hasattr(self, "_company_filter"):
+            self._company_filter = requested_company(
+                self.caller, self.request.query_params.get(self.company_query_parameter)
+            )
+        return self._company_filter
+
+    def get_queryset(self):
+        queryset = self.model.objects.all()
+        company = self.company_filter()
+        if company is not None:
+            queryset = queryset.for_company(company)
+        elif not self.caller.is_system_admin:
+            queryset = queryset.for_company(self.caller.company)
+        return self.refine_queryset(queryset)
+
+    def refine_queryset(self, queryset):
+        return queryset
+
+    def get_object(self):
+        guid = self.kwargs[self.lookup_url_kwarg]
+        matches = list(self.filter_detail_queryset(self.get_queryset()).filter(guid=guid)[:2])
+        if not matches:
+            raise NotFound()
+        if len(matches) > 1:
+            raise Conflict("This guid exists in several companies; add company_guid.", code="ambiguous_guid")
+        self.check_object_permissions(self.request, matches[0])
+        return matches[0]
+
+    def filter_detail_queryset(self, queryset):
+        return queryset

@@ -1,0 +1,262 @@
+"""Writes on companies, users and API keys. Views and management commands both call these."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from ractory.api.problems import BadRequest, Conflict, FieldError, Forbidden, ValidationFailed
+
+from .caller import Caller
+from .models import ApiKey, Company, User
+from .models.api_key import KEY_PREFIX, secret_hash
+from .roles import MANAGEABLE_ROLES, Role, normalise_scopes
+
+KEY_ID_ALPHABET = string.ascii_lowercase + string.digits
+KEY_ID_LENGTH = 12
+
+
+# --- Companies --------------------------------------------------------------------------------
+
+
+def _company_conflicts(*, name: str | None, company_index: int | None, exclude: Company | None) -> None:
+    others = Company.objects.all() if exclude is None else Company.objects.exclude(pk=exclude.pk)
+    if name is not None and others.annotate(lname=Lower("name")).filter(lname=name.lower()).exists():
+        raise Conflict(f"A company named {name!r} exists already.", code="name_taken")
+    if company_index is not None and others.filter(company_index=company_index).exists():
+        raise Conflict(f"company_index {company_index} is taken.", code="company_index_taken")
+
+
+def create_company(
+    *,
+    name: str,
+    short_name: str | None = None,
+    logo_path: str | None = None,
+    company_index: int | None = None,
+    guid: uuid.UUID | None = None,
+) -> Company:
+    """Create a tenant. A taken name (case-insensitive), index or guid is a 409."""
+    if not name or not name.strip():
+        raise ValidationFailed(errors=[FieldError("/name", "blank", "This field may not be blank.")])
+    with transaction.atomic():
+        _company_conflicts(name=name, company_index=company_index, exclude=None)
+        if guid is not None and Company.objects.filter(guid=guid).exists():
+            raise Conflict(f"A company with guid {guid} exists already.", code="guid_taken")
+        company = Company(name=name, short_name=short_name, logo_path=logo_path, company_index=company_index)
+        if guid is not None:
+            company.guid = guid
+        try:
+            with transaction.atomic():
+                company.save()
+        except IntegrityError:
+            # A concurrent create won the race for the same name or index.
+            raise Conflict("The company name or index was just taken.", code="name_taken") from None
+    return company
+
+
+def update_company(*, company: Company, changes: dict) -> Company:
+    _company_conflicts(name=changes.get("name"), company_index=changes.get("company_index"), exclude=company)
+    for field, value in changes.items():
+        setattr(company, field, value)
+    try:
+        with transaction.atomic():
+            company.save()
+    except IntegrityError:
+        raise Conflict("The company name or index was just taken.", code="name_taken") from None
+    return company
+
+
+def deactivate_company(*, company: Company) -> None:
+    """Deactivate a tenant: from now on every user and key of it is refused (401)."""
+    if company.is_active:
+        company.is_active = False
+        company.save(update_fields=["is_active", "updated_at"])
+
+
+# --- Users ------------------------------------------------------------------------------------
+
+
+def ensure_may_manage(*, manager: Caller, role: str, company: Company) -> None:
+    """403 unless ``manager`` may manage users of ``role`` in ``company``."""
+    if manager.is_api_key:
+        raise Forbidden("API keys may not manage users.")
+    if role not in MANAGEABLE_ROLES[manager.role]:
+        allowed = ", ".join(sorted(MANAGEABLE_ROLES[manager.role])) or "none"
+        raise Forbidden(f"A {manager.role} may not manage {role} users; roles you may manage: {allowed}.")
+    if not manager.is_system_admin and company.pk != manager.company.pk:
+        raise Forbidden("You may only manage users of your own company.", code="company_mismatch")
+
+
+def _check_password(password: str, user: User, pointer: str = "/password") -> None:
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as error:
+        raise ValidationFailed(
+            "The password is too weak.",
+            errors=[FieldError(pointer, "weak_password", message) for message in error.messages],
+        ) from None
+
+
+def _email_taken(email: str, exclude: User | None = None) -> bool:
+    users = User.objects.all() if exclude is None else User.objects.exclude(pk=exclude.pk)
+    return users.by_email(email).exists()
+
+
+def create_user(
+    *,
+    company: Company,
+    email: str,
+    password: str,
+    role: str,
+    name: str | None = None,
+    surname: str | None = None,
+    created_by: Caller | None = None,
+) -> User:
+    """Create a user. ``created_by`` (None for operators' commands) must be allowed to manage the role."""
+    if created_by is not None:
+        ensure_may_manage(manager=created_by, role=role, company=company)
+    email = email.strip().lower()
+    user = User(company=company, email=email, role=role, name=name, surname=surname)
+    _check_password(password, user)
+    if _email_taken(email):
+        raise Conflict(f"The email {email} is taken.", code="email_taken")
+    user.set_password(password)
+    # Admins may log in to the Django admin, which is tenant-aware.
+    user.is_staff = role in {Role.SYSTEM_ADMIN, Role.COMPANY_ADMIN}
+    user.is_superuser = role == Role.SYSTEM_ADMIN
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise Conflict(f"The email {email} is taken.", code="email_taken") from None
+    return user
+
+
+SELF_EDITABLE_FIELDS = frozenset({"name", "surname", "password"})
+
+
+def update_user(*, user: User, changes: dict, by: Caller) -> User:
+    """Apply a PATCH. Everyone may change their own name, surname and password; managers more."""
+    editing_self = by.user is not None and by.user.pk == user.pk
+    managed_fields = set(changes) - SELF_EDITABLE_FIELDS
+    if editing_self and managed_fields:
+        field = sorted(managed_fields)[0]
+        raise Forbidden(f"You may not change your own {field}.", code="self_edit_forbidden")
+    if not editing_self:
+        ensure_may_manage(manager=by, role=user.role, company=user.company)
+        if "role" in changes:
+            ensure_may_manage(manager=by, role=changes["role"], company=user.company)
+    if "email" in changes:
+        changes["email"] = changes["email"].strip().lower()
+        if _email_taken(changes["email"], exclude=user):
+            raise Conflict(f"The email {changes['email']} is taken.", code="email_taken")
+    password = changes.pop("password", None)
+    for field, value in changes.items():
+        setattr(user, field, value)
+    if "role" in changes:
+        user.is_staff = user.role in {Role.SYSTEM_ADMIN, Role.COMPANY_ADMIN}
+        user.is_superuser = user.role == Role.SYSTEM_ADMIN
+    if "is_active" in changes:
+        user.deleted_at = None if user.is_active else timezone.now()
+    if password is not None:
+        _check_password(password, user)
+        user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise Conflict("The email is taken.", code="email_taken") from None
+    return user
+
+
+def deactivate_user(*, user: User, by: Caller) -> None:
+    if by.user is not None and by.user.pk == user.pk:
+        raise BadRequest("You may not deactivate yourself.", code="cannot_deactivate_self")
+    ensure_may_manage(manager=by, role=user.role, company=user.company)
+    if user.is_active:
+        user.is_active = False
+        user.deleted_at = timezone.now()
+        user.save(update_fields=["is_active", "deleted_at", "updated_at"])
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreatedApiKey:
+    api_key: ApiKey
+    raw_key: str  # shown once, never stored
+
+
+def create_api_key(
+    *,
+    company: Company,
+    scopes,
+    description: str | None = None,
+    expires_at: datetime | None = None,
+    created_by: User | None = None,
+) -> CreatedApiKey:
+    """Create a key. Returns the raw key ``rfk_<key_id>_<secret>``, which is not stored anywhere."""
+    try:
+        scopes = normalise_scopes(scopes)
+    except ValueError as error:
+        raise ValidationFailed(str(error), errors=[FieldError("/scopes", "invalid_scope", str(error))]) from None
+    if not scopes:
+        raise ValidationFailed(errors=[FieldError("/scopes", "required", "Give at least one scope.")])
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationFailed(errors=[FieldError("/expires_at", "in_the_past", "Must be in the future.")])
+    secret = secrets.token_urlsafe(32)
+    for _attempt in range(5):
+        key_id = "".join(secrets.choice(KEY_ID_ALPHABET) for _ in range(KEY_ID_LENGTH))
+        api_key = ApiKey(
+            company=company,
+            key_id=key_id,
+            secret_hash=secret_hash(secret),
+            description=description,
+            scopes=scopes,
+            expires_at=expires_at,
+            created_by=created_by,
+        )
+        try:
+            with transaction.atomic():
+                api_key.save()
+        except IntegrityError:
+            continue  # a key id collision (1 in 36**12): draw again
+        return CreatedApiKey(api_key=api_key, raw_key=f"{KEY_PREFIX}_{key_id}_{secret}")
+    raise RuntimeError("could not draw a free key id")
+
+
+def update_api_key(*, api_key: ApiKey, changes: dict) -> ApiKey:
+    if "scopes" in changes:
+        try:
+            changes["scopes"] = normalise_scopes(changes["scopes"])
+        except ValueError as error:
+            raise ValidationFailed(str(error), errors=[FieldError("/scopes", "invalid_scope", str(error))]) from None
+        if not changes["scopes"]:
+            raise ValidationFailed(errors=[FieldError("/scopes", "required", "Give at least one scope.")])
+    if changes.get("is_active") and api_key.is_revoked:
+        raise Conflict("A revoked key cannot be enabled again; create a new one.", code="api_key_revoked")
+    for field, value in changes.items():
+        setattr(api_key, field, value)
+    api_key.save()
+    return api_key
+
+
+def revoke_api_key(*, api_key: ApiKey) -> ApiKey:
+    """Revoke for good. The row stays for audit; revoking twice changes nothing."""
+    if api_key.revoked_at is None:
+        now = timezone.now()
+        api_key.is_active = False
+        api_key.revoked_at = now
+        api_key.deleted_at = now
+        api_key.save(update_fields=["is_active", "revoked_at", "deleted_at", "updated_at"])
+    return api_key
