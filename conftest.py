@@ -1,0 +1,115 @@
+"""Fixtures and factories shared by every test module.
+
+- ``make_company``, ``make_user``, ``make_api_key``: factories writing real rows;
+- ``company`` / ``other_company``: two tenants, for the cross-company matrix;
+- ``problem(response, status, code)``: asserts an RFC 9457 problem document;
+- ``api``: a DRF ``APIClient``; ``as_user(user)`` / ``as_key(raw_key)`` return clients
+  authenticated with a real JWT or a real API key (the same headers an integrator sends).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from rest_framework.test import APIClient
+
+from tenants import services
+from tenants.models import Company, User
+from tenants.roles import Role
+
+PASSWORD = "correct-horse-battery-staple"
+_sequence = itertools.count(1)
+
+
+@pytest.fixture
+def make_company(db):
+    def make(name: str | None = None, **fields) -> Company:
+        return services.create_company(name=name or f"Company {next(_sequence)}", **fields)
+
+    return make
+
+
+@pytest.fixture
+def company(make_company) -> Company:
+    return make_company("Acme Windows")
+
+
+@pytest.fixture
+def other_company(make_company) -> Company:
+    return make_company("Other Doors")
+
+
+@pytest.fixture
+def make_user(db, company):
+    def make(role: str = Role.OPERATOR, *, company: Company = company, email: str | None = None, **fields) -> User:
+        return services.create_user(
+            company=company,
+            email=email or f"user{next(_sequence)}@example.com",
+            password=fields.pop("password", PASSWORD),
+            role=role,
+            **fields,
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_api_key(db, company):
+    """Returns ``(api_key, raw_key)``."""
+
+    def make(scopes=("sync:read", "sync:write"), *, company: Company = company, **fields):
+        created = services.create_api_key(company=company, scopes=list(scopes), **fields)
+        return created.api_key, created.raw_key
+
+    return make
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def access_token_for(user: User) -> str:
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    return str(RefreshToken.for_user(user).access_token)
+
+
+@pytest.fixture
+def as_user():
+    def client(user: User) -> APIClient:
+        api_client = APIClient()
+        api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token_for(user)}")
+        return api_client
+
+    return client
+
+
+@pytest.fixture
+def as_key():
+    def client(raw_key: str) -> APIClient:
+        api_client = APIClient()
+        api_client.credentials(HTTP_X_API_KEY=raw_key)
+        return api_client
+
+    return client
+
+
+@pytest.fixture
+def problem():
+    """``problem(response, status, code)`` asserts a problem document and returns its body."""
+    return assert_problem
+
+
+def assert_problem(response, status: int, code: str | None = None) -> dict:
+    """The response is a problem document of ``status`` (and ``code``); returns its body."""
+    assert response.status_code == status, (response.status_code, response.content[:500])
+    assert response["Content-Type"].startswith("application/problem+json"), response["Content-Type"]
+    body = response.json()
+    assert body["status"] == status
+    assert body["type"].startswith("/problems/")
+    assert body["request_id"] == response["X-Request-ID"]
+    if code is not None:
+        assert body["code"] == code, body
+    return body
