@@ -22,6 +22,12 @@ PASSWORD = "correct-horse-battery-staple"
 _sequence = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The production hasher is slow on purpose; tests only need a correct one.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def make_company(db):
     def make(name: str | None = None, **fields) -> Company:

@@ -250,6 +250,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True  # serve app static files in development without collectstatic
+# Before the first collectstatic there is no STATIC_ROOT; the finders serve everything meanwhile.
+warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

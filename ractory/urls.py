@@ -11,9 +11,12 @@ urlpatterns = [
     *api_path("health", api_views.HealthView.as_view(), "health"),
     *api_path("api/v1/health", api_views.DatabaseHealthView.as_view(), "health-database"),
     path("api/v1/", include("tenants.api.urls")),
+    path("api/v1/", include("sync.api.urls")),
     *api_path("api/schema", SpectacularAPIView.as_view(), "schema"),
     *api_path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), "swagger-ui"),
-    *api_path("api/redoc", SpectacularRedocView.as_view(url_name="schema"), "redoc"),
+    *api_path(
+        "api/redoc", SpectacularRedocView.as_view(url_name="schema", template_name="ractory/redoc.html"), "redoc"
+    ),
     path("admin/", admin.site.urls),
 ]
 

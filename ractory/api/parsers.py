@@ -25,10 +25,11 @@ class HugeInteger:
     (422) instead of the parser failing the whole request.
     """
 
-    __slots__ = ("digits",)
+    __slots__ = ("digits", "negative")
 
     def __init__(self, text: str) -> None:
-        self.digits = len(text)
+        self.negative = text.startswith("-")
+        self.digits = len(text) - self.negative
 
     def __repr__(self) -> str:
         return f"HugeInteger({self.digits} digits)"

@@ -2,86 +2,130 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 
+from django.core.validators import EmailValidator
 from django.db import models
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+from . import values
+from .values import ValueProblem
 
 
-class StrictCharField(serializers.CharField):
-    """A JSON string only: numbers and booleans are not quietly turned into text."""
+class ValueCheckedField:
+    """Runs one of ``ractory.api.values``' checks and turns its problem into DRF's error."""
 
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictEmailField(serializers.EmailField):
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data).strip().lower()
+    def checked(self, check, value, **options):
+        try:
+            return check(value, **options)
+        except ValueProblem as problem:
+            raise serializers.ValidationError(problem.message, code=problem.code) from None
 
 
-class StrictBooleanField(serializers.BooleanField):
-    default_error_messages = {"invalid": "Must be a JSON boolean (true or false)."}
-
-    def to_internal_value(self, data):
-        if data is True or data is False:
-            return data
-        self.fail("invalid")
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer within 32 bits: ``"12"``, ``12.5`` and ``true`` are refused."""
-
-    default_error_messages = {"invalid": "Must be an integer."}
+class StrictCharField(ValueCheckedField, serializers.CharField):
+    """A JSON string only (numbers and booleans are not quietly turned into text), kept as sent."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("min_value", INT32_MIN)
-        kwargs.setdefault("max_value", INT32_MAX)
+        kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
+        self.validators = []  # length, NUL and surrogates are all in check_string, in its order
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+        return self.checked(values.check_string, data, max_length=self.max_length, allow_blank=self.allow_blank)
 
 
-class StrictDateTimeField(serializers.DateTimeField):
-    """ISO 8601 text; a timestamp without a zone is read as UTC (``USE_TZ`` with ``TIME_ZONE=UTC``)."""
+class StrictEmailField(StrictCharField):
+    default_error_messages = {"invalid_email": "Enter a valid email address."}
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.email_validator = EmailValidator(message=self.error_messages["invalid_email"], code="invalid_email")
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data).strip().lower()
+        self.email_validator(value)
+        return value
+
+
+class StrictBooleanField(ValueCheckedField, serializers.BooleanField):
+    def to_internal_value(self, data):
+        return self.checked(values.check_boolean, data)
+
+
+class StrictIntegerField(ValueCheckedField, serializers.IntegerField):
+    """A JSON integer within 32 bits: ``"12"``, ``12.5`` and ``true`` are refused."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", values.INT32_MIN)
+        kwargs.setdefault("max_value", values.INT32_MAX)
+        super().__init__(**kwargs)
+        self.validators = []  # the range is part of check_integer
+
+    def to_internal_value(self, data):
+        return self.checked(values.check_integer, data, min_value=self.min_value, max_value=self.max_value)
+
+
+class StrictFloatField(ValueCheckedField, serializers.FloatField):
+    """A finite JSON number (integers accepted): NaN, Infinity and ``"1.5"`` are refused."""
+
+    def to_internal_value(self, data):
+        return self.checked(values.check_number, data)
+
+
+class StrictDateTimeField(ValueCheckedField, serializers.DateTimeField):
+    """ISO 8601 text; a timestamp without a zone is read as UTC."""
 
     def to_internal_value(self, value):
-        if not isinstance(value, str):
-            self.fail("invalid", format="ISO 8601")
-        return super().to_internal_value(value)
+        return self.checked(values.check_datetime, value)
 
 
-class StrictUUIDField(serializers.UUIDField):
+class StrictUUIDField(ValueCheckedField, serializers.UUIDField):
     """A UUID written as a JSON string, any case, with or without hyphens (not an integer)."""
 
     def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid", value=data)
-        return super().to_internal_value(data)
+        return self.checked(values.check_uuid, data)
+
+
+@extend_schema_field({"type": "string", "format": "byte", "nullable": True})
+class Base64BinaryField(ValueCheckedField, serializers.Field):
+    """Bytes travelling as standard base64 (padding optional on input, always padded on output)."""
+
+    def __init__(self, *, max_bytes: int, **kwargs):
+        self.max_bytes = max_bytes
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        return self.checked(values.check_base64, data, max_bytes=self.max_bytes)
+
+    def to_representation(self, value):
+        return base64.b64encode(bytes(value)).decode("ascii")
 
 
 class RejectUnknownFieldsMixin:
-    """Unknown or read-only keys in the body are an error (``unknown_field``), never ignored."""
+    """Unknown or read-only keys in the body are an error (``unknown_field``), never ignored.
+
+    They are reported together with every other field error of the same body.
+    """
 
     def to_internal_value(self, data):
+        unknown_errors = {}
         if isinstance(data, Mapping):
             writable = {name for name, field in self.fields.items() if not field.read_only}
-            unknown = [key for key in data if key not in writable]
-            if unknown:
-                raise serializers.ValidationError(
-                    {key: [ErrorDetail("Unknown field.", code="unknown_field")] for key in unknown}
-                )
-        return super().to_internal_value(data)
+            unknown_errors = {
+                key: [ErrorDetail("Unknown field.", code="unknown_field")] for key in data if key not in writable
+            }
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if unknown_errors and isinstance(error.detail, dict):
+                raise serializers.ValidationError({**error.detail, **unknown_errors}) from None
+            raise
+        if unknown_errors:
+            raise serializers.ValidationError(unknown_errors)
+        return value
 
 
 class StrictSerializer(RejectUnknownFieldsMixin, serializers.Serializer):

@@ -1,0 +1,144 @@
+"""Checks of single JSON values: the one implementation of every type rule.
+
+The strict serializer fields (``ractory.api.serializers``) and the compiled fast validator of
+sync items both call these functions, so a value gets the same code and message on either path.
+Each check returns the cleaned value or raises ``ValueProblem``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import math
+import re
+import uuid
+
+from django.utils.dateparse import parse_datetime
+
+from .parsers import HugeInteger
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+# Standard base64 alphabet (RFC 4648 §4), padding optional, nothing else (no whitespace).
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+
+
+class ValueProblem(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(message)
+
+
+MESSAGES = {
+    "null": "This field may not be null.",
+    "blank": "This field may not be blank.",
+    "invalid_string": "Must be a string.",
+    "null_character": "Null characters are not allowed.",
+    "invalid_integer": "Must be an integer.",
+    "invalid_number": "Must be a number.",
+    "not_finite": "Must be a finite number (not NaN or Infinity).",
+    "invalid_boolean": "Must be a JSON boolean (true or false).",
+    "invalid_uuid": "Must be a valid UUID.",
+    "invalid_datetime": "Must be an ISO 8601 timestamp, e.g. 2026-11-22T10:00:00Z.",
+    "invalid_base64": "Must be standard base64 (RFC 4648 §4), without whitespace or a data: prefix.",
+}
+
+
+def fail(code: str, message: str | None = None):
+    raise ValueProblem(code, message or MESSAGES[code])
+
+
+def check_string(value, *, max_length: int | None, allow_blank: bool) -> str:
+    if type(value) is not str:
+        fail("invalid_string")
+    if not value and not allow_blank:
+        fail("blank")
+    if max_length is not None and len(value) > max_length:
+        fail("max_length", f"Ensure this field has no more than {max_length} characters.")
+    if not value.isascii():
+        if "\x00" in value:
+            fail("null_character")
+        for character in value:
+            if "\ud800" <= character <= "\udfff":
+                fail("invalid_character", f"Surrogate characters are not allowed: U+{ord(character):X}.")
+    elif "\x00" in value:
+        fail("null_character")
+    return value
+
+
+def check_integer(value, *, min_value: int = INT32_MIN, max_value: int = INT32_MAX) -> int:
+    if type(value) is not int:
+        if isinstance(value, HugeInteger):
+            if value.negative:
+                fail("min_value", f"Ensure this value is greater than or equal to {min_value}.")
+            fail("max_value", f"Ensure this value is less than or equal to {max_value}.")
+        fail("invalid_integer")
+    if value > max_value:
+        fail("max_value", f"Ensure this value is less than or equal to {max_value}.")
+    if value < min_value:
+        fail("min_value", f"Ensure this value is greater than or equal to {min_value}.")
+    return value
+
+
+def check_number(value) -> float:
+    """A finite JSON number; integers are accepted and stored as floats."""
+    kind = type(value)
+    if kind is float:
+        if not math.isfinite(value):
+            fail("not_finite")
+        return value
+    if kind is int:
+        as_float = float(value) if abs(value) < 2**1023 else math.inf
+        if not math.isfinite(as_float):
+            fail("not_finite")
+        return as_float
+    if isinstance(value, HugeInteger):
+        fail("not_finite")
+    fail("invalid_number")
+
+
+def check_boolean(value) -> bool:
+    if value is True or value is False:
+        return value
+    fail("invalid_boolean")
+
+
+def check_uuid(value) -> uuid.UUID:
+    if type(value) is not str:
+        fail("invalid_uuid")
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        fail("invalid_uuid")
+
+
+def check_datetime(value) -> dt.datetime:
+    """ISO 8601 text; a timestamp without a zone is read as UTC."""
+    if type(value) is not str:
+        fail("invalid_datetime")
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        fail("invalid_datetime")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed
+
+
+def check_base64(value, *, max_bytes: int) -> bytes:
+    if type(value) is not str or not _BASE64.match(value):
+        fail("invalid_base64")
+    if len(value) * 3 // 4 > max_bytes + 2:
+        fail("too_large", f"Decoded, the picture must be at most {max_bytes} bytes.")
+    padded = value + "=" * (-len(value) % 4)
+    try:
+        decoded = base64.b64decode(padded, validate=True)
+    except (binascii.Error, ValueError):
+        fail("invalid_base64")
+    if len(decoded) > max_bytes:
+        fail("too_large", f"Decoded, the picture must be at most {max_bytes} bytes.")
+    return decoded

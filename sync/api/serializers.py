@@ -1,0 +1,160 @@
+"""Sync item serializers: the one definition of every Ractory sync field, its type and limits.
+
+They drive the OpenAPI schema and, compiled by ``sync.validation``, the fast validator that
+checks 1000 items per request with the same codes and messages. Fields that an insert needs
+are listed in ``required_on_insert``: an item that updates an existing row may leave them out
+(merge semantics, api.md §5.2), so the serializer itself marks them optional.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import serializers
+
+from assemblies.models import ARTICLE_FLOAT_FIELDS, PIECE_INTEGER_FIELDS, PIECE_STRING_FIELDS
+from ractory.api.serializers import (
+    Base64BinaryField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictDateTimeField,
+    StrictFloatField,
+    StrictIntegerField,
+    StrictSerializer,
+    StrictUUIDField,
+)
+
+INSERT_ONLY = "Required when the item inserts a row; an update may leave it out."
+
+
+def optional_string(max_length: int, **kwargs) -> StrictCharField:
+    return StrictCharField(max_length=max_length, required=False, allow_null=True, allow_blank=True, **kwargs)
+
+
+def required_string(max_length: int, **kwargs) -> StrictCharField:
+    """Required on insert (``required_on_insert``), never blank, never null."""
+    return StrictCharField(max_length=max_length, required=False, help_text=INSERT_ONLY, **kwargs)
+
+
+def parent_guid(name: str, *, optional: bool = False) -> StrictUUIDField:
+    if optional:
+        return StrictUUIDField(
+            required=False, allow_null=True, help_text=f"Guid of an active {name} of the same company, or null."
+        )
+    return StrictUUIDField(
+        required=False,
+        help_text=f"Guid of an active {name} of the same company. {INSERT_ONLY} It cannot change once set.",
+    )
+
+
+def picture() -> Base64BinaryField:
+    return Base64BinaryField(
+        max_bytes=settings.MAX_PICTURE_BYTES,
+        required=False,
+        allow_null=True,
+        help_text="Standard base64, padding optional, at most 5 MiB decoded; null clears it.",
+    )
+
+
+class SyncItemSerializer(StrictSerializer):
+    """The four fields every Ractory sync item carries (data-model §3.0)."""
+
+    required_on_insert: tuple[str, ...] = ()
+
+    guid = StrictUUIDField(required=False, help_text="Omit to insert with a server-generated guid.")
+    company_guid = StrictUUIDField(help_text="Your company (a SystemAdmin may name any active one).")
+    is_active = StrictBooleanField(
+        required=False, help_text="Default true (reactivates a deleted row); false soft-deletes with the cascade."
+    )
+    deleted_at = StrictDateTimeField(
+        required=False, allow_null=True, help_text="Only with is_active false; default: the server's time."
+    )
+
+
+class ProjectSyncItemSerializer(SyncItemSerializer):
+    required_on_insert = ("code",)
+
+    code = required_string(100)
+    due_date = StrictDateTimeField(required=False, allow_null=True)
+    in_production = StrictBooleanField(required=False)
+    company_name = optional_string(255, help_text="The project's customer (not the tenant).")
+
+
+class ComponentSyncItemSerializer(SyncItemSerializer):
+    required_on_insert = ("project_guid", "code")
+
+    project_guid = parent_guid("project")
+    code = required_string(100)
+    designation = optional_string(1000)
+    quantity = StrictIntegerField(required=False, min_value=0, help_text="Default 1.")
+    picture = picture()
+
+
+class AssemblySyncItemSerializer(SyncItemSerializer):
+    required_on_insert = ("project_guid", "component_guid")
+
+    project_guid = parent_guid("project")
+    component_guid = parent_guid("component")
+    trolley_cell = optional_string(100)
+    trolley = optional_string(100)
+    cell_number = StrictIntegerField(required=False, allow_null=True)
+    picture = picture()
+
+
+class PieceSyncItemSerializer(SyncItemSerializer):
+    required_on_insert = ("piece_id", "project_guid", "component_guid")
+
+    piece_id = required_string(100)
+    barcode = optional_string(100)
+    project_guid = parent_guid("project")
+    component_guid = parent_guid("component")
+    assembly_guid = parent_guid("assembly", optional=True)
+    picture = picture()
+
+    for _name in PIECE_INTEGER_FIELDS:
+        locals()[_name] = StrictIntegerField(required=False, allow_null=True)
+    for _length, _names in PIECE_STRING_FIELDS:
+        for _name in _names:
+            locals()[_name] = optional_string(_length)
+    del _name, _length, _names
+
+
+class ArticleSyncItemSerializer(SyncItemSerializer):
+    required_on_insert = ("project_guid", "component_guid", "code")
+
+    project_guid = parent_guid("project")
+    component_guid = parent_guid("component")
+    code = required_string(100)
+    designation = optional_string(1000)
+    consume_group_designation = optional_string(255)
+    consume_group_priority = StrictIntegerField(required=False, allow_null=True)
+    unit = optional_string(100)
+    category_designation = optional_string(255)
+    position = optional_string(100)
+    short_position = optional_string(100)
+    code_no_color = optional_string(100)
+    component_code = optional_string(100)
+    is_extra = StrictBooleanField(required=False)
+
+    for _name in ARTICLE_FLOAT_FIELDS:
+        locals()[_name] = StrictFloatField(required=False, allow_null=True)
+    del _name
+
+
+# --- Responses --------------------------------------------------------------------------------
+
+
+class SyncItemResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the item in the request.")
+    guid = serializers.UUIDField(allow_null=True, help_text="The row's guid (generated for new items).")
+    action = serializers.ChoiceField(choices=["inserted", "updated", "unchanged", "error"])
+    changes = serializers.DictField(required=False, help_text="dry_run only, for updates: {field: [stored, sent]}.")
+    errors = serializers.ListField(child=serializers.DictField(), required=False, help_text="atomic=false only.")
+
+
+class SyncResultSerializer(serializers.Serializer):
+    inserted = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    errors = serializers.IntegerField(required=False, help_text="atomic=false only: items refused.")
+    dry_run = serializers.BooleanField(required=False, help_text="Present (true) when nothing was written.")
+    items = SyncItemResultSerializer(many=True)

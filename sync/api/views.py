@@ -1,0 +1,309 @@
+"""``POST /api/v1/sync/{entity}`` and ``GET /api/v1/sync/runs`` (api.md §5)."""
+
+from __future__ import annotations
+
+import django_filters
+from django.conf import settings
+from django.db import transaction
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from assemblies.services import Actor
+from ractory.api.filters import StrictBooleanField
+from ractory.api.problems import BadRequest, FieldError, Problem, ValidationFailed
+from ractory.api.views import StrictAPIView
+from tenants.permissions import CanReadEntities, CanSyncWrite
+from tenants.scoping import TenantScopedAPIView
+
+from .. import idempotency
+from ..entities import SYNC_ENTITIES, SyncEntity
+from ..models import SyncRun
+from ..runs import RunContext, record_failed_run, record_run, request_hash
+from ..services import ERROR, INSERTED, UNCHANGED, UPDATED, sync_items
+from .serializers import SyncResultSerializer
+
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+def query_flag(request, name: str, default: bool) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = StrictBooleanField().clean(raw)
+    except Exception:  # noqa: BLE001 - django's ValidationError: any failure is the same 400
+        value = None
+    if value is None:
+        raise BadRequest(
+            f"Query parameter '{name}' must be true or false.",
+            code="invalid_query_parameter",
+            errors=[FieldError(f"/query/{name}", "invalid", "Must be true or false.")],
+        )
+    return value
+
+
+def batch_items(body: dict, plural: str) -> list:
+    """The item list of ``{"<plural>": [...]}``; any other shape is a 400."""
+    unknown = [key for key in body if key != plural]
+    if unknown:
+        raise BadRequest(
+            f"Unknown top-level key '{unknown[0]}'; the body is {{\"{plural}\": [...]}}.",
+            code="unknown_top_level_key",
+            errors=[FieldError(f"/{key}", "unknown_field", "Unknown top-level key.") for key in unknown],
+        )
+    if plural not in body:
+        raise BadRequest(
+            f'The body must be {{"{plural}": [...]}}.',
+            code="missing_wrapper",
+            errors=[FieldError(f"/{plural}", "required", "This field is required.")],
+        )
+    items = body[plural]
+    if not isinstance(items, list):
+        raise BadRequest(
+            f"'{plural}' must be an array of items.",
+            code="wrapper_not_array",
+            errors=[FieldError(f"/{plural}", "not_a_list", "Must be an array.")],
+        )
+    if len(items) > settings.SYNC_MAX_ITEMS:
+        raise BadRequest(
+            f"{len(items)} items; at most {settings.SYNC_MAX_ITEMS} are accepted per request.",
+            code="batch_too_large",
+            errors=[FieldError(f"/{plural}", "max_items", f"At most {settings.SYNC_MAX_ITEMS} items.")],
+        )
+    return items
+
+
+class RactorySyncView(StrictAPIView):
+    """Base of the five sync endpoints; ``entity`` says which (see ``sync_view_for``)."""
+
+    entity: SyncEntity
+    permission_classes = [CanSyncWrite]
+    extra_query_parameters = ("dry_run", "atomic")
+    extra_error_statuses = (409,)
+
+    def post(self, request):
+        entity = self.entity
+        dry_run = query_flag(request, "dry_run", False)
+        atomic = query_flag(request, "atomic", True)
+        raw_body = request._request.body  # read before DRF parses it: hashed for idempotency
+        items = batch_items(request.data, entity.plural)
+        caller = request.user
+        context = RunContext(
+            caller=caller,
+            entity=entity.singular,
+            endpoint=f"POST {request.path.rstrip('/')}",
+            request_id=getattr(request, "request_id", None),
+            request_hash=request_hash(
+                request.method, request.path.rstrip("/"), request.META.get("QUERY_STRING", ""), raw_body
+            ),
+            item_count=len(items),
+            dry_run=dry_run,
+            atomic=atomic,
+            idempotency_key=idempotency.idempotency_key(request),
+        )
+        actor = Actor(
+            user_id=caller.user.pk if caller.user else None,
+            api_key_id=caller.api_key.pk if caller.api_key else None,
+            request_id=context.request_id,
+        )
+        try:
+            with transaction.atomic():
+                key = context.idempotency_key
+                if key is not None:
+                    idempotency.hold_key(company_id=caller.company.pk, key=key)
+                    stored = idempotency.stored_answer(
+                        company_id=caller.company.pk, key=key, request_hash=context.request_hash
+                    )
+                    if stored is not None:
+                        return Response(
+                            stored.response_body, status=stored.status_code, headers={REPLAYED_HEADER: "true"}
+                        )
+                outcome = sync_items(
+                    entity=entity, caller=caller, items=items, dry_run=dry_run, atomic=atomic, actor=actor
+                )
+                body = outcome.as_response()
+                record_run(
+                    context,
+                    status=outcome.status if items else SyncRun.Status.SUCCEEDED,
+                    inserted=outcome.count(INSERTED),
+                    updated=outcome.count(UPDATED),
+                    unchanged=outcome.count(UNCHANGED),
+                    errors=outcome.count(ERROR),
+                    item_errors=outcome.errors,
+                    company=outcome.company,
+                )
+                if key is not None:
+                    idempotency.store_answer(
+                        company_id=caller.company.pk,
+                        key=key,
+                        request_hash=context.request_hash,
+                        status_code=200,
+                        body=body,
+                    )
+        except ValidationFailed as problem:
+            if problem.code == "validation_error":
+                failed = len({error.pointer.split("/")[2] for error in problem.errors if error.pointer.count("/") >= 2})
+                record_failed_run(context, item_errors=problem.errors, failed_items=failed)
+            raise
+        except Problem:
+            record_failed_run(context)
+            raise
+        return Response(body)
+
+
+def _sync_view_for(entity: SyncEntity) -> type[RactorySyncView]:
+    """One endpoint class per entity, so each has its own request and response schema."""
+    wrapper = inline_serializer(
+        f"{entity.singular.capitalize()}SyncRequest",
+        {entity.plural: entity.item_serializer(many=True)},
+    )
+    example_request = {
+        entity.plural: [
+            {
+                "guid": "323e4567-e89b-12d3-a456-426614174003",
+                "company_guid": "abcdef12-3456-7890-abcd-ef1234567890",
+                **_example_fields(entity),
+            }
+        ]
+    }
+    example_response = {
+        "inserted": 1,
+        "updated": 0,
+        "unchanged": 0,
+        "items": [{"index": 0, "guid": "323e4567-e89b-12d3-a456-426614174003", "action": "inserted"}],
+    }
+
+    @extend_schema(
+        tags=["sync"],
+        operation_id=f"sync_{entity.plural}",
+        summary=f"Upsert up to 1000 {entity.plural}",
+        request=wrapper,
+        responses={200: SyncResultSerializer},
+        parameters=[
+            OpenApiParameter("dry_run", bool, description="Validate and classify only; report changes, write nothing."),
+            OpenApiParameter("atomic", bool, description="false: write the valid items, report the invalid ones."),
+            OpenApiParameter(
+                "Idempotency-Key", str, location=OpenApiParameter.HEADER, description="Replay protection for 24 h."
+            ),
+        ],
+        examples=[
+            OpenApiExample("request", value=example_request, request_only=True),
+            OpenApiExample("response", value=example_response, response_only=True, status_codes=["200"]),
+        ],
+    )
+    def post(self, request):
+        return RactorySyncView.post(self, request)
+
+    post.__doc__ = (
+        f"Insert or update {entity.plural} by (company, guid), with merge semantics: fields left out "
+        "keep their stored values, null clears a nullable field, is_active false soft-deletes with "
+        "the cascade. Rows missing from the request are never touched. All items are validated "
+        "first; any invalid item rejects the whole request (422) unless atomic=false."
+    )
+    return type(f"{entity.singular.capitalize()}SyncView", (RactorySyncView,), {"entity": entity, "post": post})
+
+
+def _example_fields(entity: SyncEntity) -> dict:
+    examples = {
+        "projects": {"code": "P-2026-001", "company_name": "Müller Fenster GmbH"},
+        "components": {"project_guid": "123e4567-e89b-12d3-a456-426614174000", "code": "W-01", "quantity": 4},
+        "assemblies": {
+            "project_guid": "123e4567-e89b-12d3-a456-426614174000",
+            "component_guid": "223e4567-e89b-12d3-a456-426614174002",
+            "trolley": "T01",
+            "cell_number": 1,
+        },
+        "pieces": {
+            "project_guid": "123e4567-e89b-12d3-a456-426614174000",
+            "component_guid": "223e4567-e89b-12d3-a456-426614174002",
+            "piece_id": "PC-0001",
+            "outer_length": 1200,
+        },
+        "articles": {
+            "project_guid": "123e4567-e89b-12d3-a456-426614174000",
+            "component_guid": "223e4567-e89b-12d3-a456-426614174002",
+            "code": "HW-17",
+            "quantity": 2.5,
+        },
+    }
+    return examples[entity.plural]
+
+
+SYNC_VIEWS = {plural: _sync_view_for(entity) for plural, entity in SYNC_ENTITIES.items()}
+
+
+# --- Sync runs --------------------------------------------------------------------------------
+
+
+class SyncRunFilterSet(django_filters.FilterSet):
+    entity = django_filters.CharFilter()
+    status = django_filters.ChoiceFilter(choices=SyncRun.Status.choices)
+    since = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+
+    class Meta:
+        model = SyncRun
+        fields = ["entity", "status", "since"]
+
+
+class SyncRunSerializer(serializers.ModelSerializer):
+    company_guid = serializers.UUIDField(source="company.guid", read_only=True)
+    actor_user = serializers.UUIDField(source="actor_user.guid", read_only=True, allow_null=True, default=None)
+    actor_api_key = serializers.UUIDField(source="actor_api_key.guid", read_only=True, allow_null=True, default=None)
+    duration_ms = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = SyncRun
+        fields = [
+            "guid",
+            "company_guid",
+            "actor_user",
+            "actor_api_key",
+            "entity",
+            "endpoint",
+            "started_at",
+            "finished_at",
+            "duration_ms",
+            "status",
+            "dry_run",
+            "atomic",
+            "item_count",
+            "inserted",
+            "updated",
+            "unchanged",
+            "errors",
+            "request_id",
+            "idempotency_key",
+            "request_hash",
+            "error_summary",
+        ]
+        read_only_fields = fields
+
+
+class SyncRunBaseView(TenantScopedAPIView):
+    model = SyncRun
+    permission_classes = [CanReadEntities]
+    serializer_class = SyncRunSerializer
+    extra_query_parameters = ("company_guid",)
+
+    def refine_queryset(self, queryset):
+        return queryset.select_related("company", "actor_user", "actor_api_key").order_by("-started_at", "-id")
+
+
+class SyncRunListView(SyncRunBaseView):
+    """Sync runs of your company, newest first (filters: entity, status, since)."""
+
+    filterset_class = SyncRunFilterSet
+
+    @extend_schema(tags=["sync"], responses={200: SyncRunSerializer(many=True)})
+    def get(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(SyncRunSerializer(page, many=True).data)
+
+
+class SyncRunDetailView(SyncRunBaseView):
+    """One sync run."""
+
+    @extend_schema(tags=["sync"], responses={200: SyncRunSerializer})
+    def get(self, request, guid):
+        return Response(SyncRunSerializer(self.get_object()).data)

@@ -1,0 +1,69 @@
+"""Set-based upserts: one statement writes every insert and update of a batch.
+
+PostgreSQL: ``INSERT … SELECT FROM unnest(<one array per column>) ON CONFLICT (company_id, guid)
+DO UPDATE``, which also tells created rows from updated ones (``xmax = 0``). SQLite: the same
+upsert through one ``executemany``. Rows arrive sorted by guid, so concurrent writers lock
+overlapping rows in the same order and cannot deadlock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import connection
+
+# Never changed by an update: set at insert only.
+INSERT_ONLY_COLUMNS = ("created_at",)
+
+
+def _columns(model, rows: list[dict]) -> list:
+    """The model fields this batch writes, in table order (``picture`` only when sent)."""
+    present = set(rows[0])
+    for row in rows[1:]:
+        present |= row.keys()
+    fields = []
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        if field.attname in present or field.name in present or field.attname in {"company_id", "created_at"}:
+            fields.append(field)
+    return fields
+
+
+def _value(row: dict, field, company_id: int, now: datetime):
+    if field.attname == "company_id":
+        return company_id
+    if field.attname == "created_at":
+        return row.get("created_at") or now
+    return row.get(field.attname, row.get(field.name))
+
+
+def upsert_rows(*, model, company_id: int, rows: list[dict], now: datetime) -> dict:
+    """Write ``rows`` (full rows, keyed by guid). Returns {guid: True if inserted, False if updated}."""
+    if not rows:
+        return {}
+    fields = _columns(model, rows)
+    table = model._meta.db_table
+    names = [field.column for field in fields]
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in names if name not in INSERT_ONLY_COLUMNS)
+    conflict = "ON CONFLICT (company_id, guid) DO UPDATE SET " + updates
+    if connection.vendor == "postgresql":
+        arrays = [[_value(row, field, company_id, now) for row in rows] for field in fields]
+        casts = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+        sql = (
+            f"INSERT INTO {table} ({', '.join(names)}) SELECT * FROM unnest({casts}) "  # noqa: S608 - model names
+            f"{conflict} RETURNING guid, (xmax = 0)"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, arrays)
+            return dict(cursor.fetchall())
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({placeholders}) {conflict}"  # noqa: S608
+    params = [
+        [field.get_db_prep_value(_value(row, field, company_id, now), connection, prepared=False) for field in fields]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+    # SQLite serialises writers (BEGIN IMMEDIATE): what the service read is still true.
+    return {}
