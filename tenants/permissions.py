@@ -35,13 +35,17 @@ class ScopeOrRole(BasePermission):
                 needed = " or ".join(f"'{scope}'" for scope in sorted(self.scopes))
                 self.message = f"This API key lacks the scope {needed}."
             else:
-                self.message = "API keys may not use this endpoint; sign in as a user."
+                self.message = (
+                    f"API keys may not use this endpoint; sign in as a user (allowed roles: {self.allowed_roles()})."
+                )
             return False
         if caller.role in self.roles:
             return True
-        allowed = ", ".join(role for role in Role.values if role in self.roles)
-        self.message = f"Your role {caller.role} may not do this; allowed roles: {allowed}."
+        self.message = f"Your role {caller.role} may not do this; allowed roles: {self.allowed_roles()}."
         return False
+
+    def allowed_roles(self) -> str:
+        return ", ".join(role for role in Role.values if role in self.roles) or "none"
 
 
 def scope_or_role(*, scopes: Iterable[str] = (), roles: Iterable[str] = ()) -> type[ScopeOrRole]:

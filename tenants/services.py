@@ -64,6 +64,8 @@ def create_company(
 
 
 def update_company(*, company: Company, changes: dict) -> Company:
+    if "name" in changes and (not changes["name"] or not changes["name"].strip()):
+        raise ValidationFailed(errors=[FieldError("/name", "blank", "This field may not be blank.")])
     _company_conflicts(name=changes.get("name"), company_index=changes.get("company_index"), exclude=company)
     for field, value in changes.items():
         setattr(company, field, value)
@@ -75,8 +77,13 @@ def update_company(*, company: Company, changes: dict) -> Company:
     return company
 
 
-def deactivate_company(*, company: Company) -> None:
-    """Deactivate a tenant: from now on every user and key of it is refused (401)."""
+def deactivate_company(*, company: Company, by: Caller | None = None) -> None:
+    """Deactivate a tenant: from now on every user and key of it is refused (401).
+
+    A SystemAdmin cannot deactivate its own company: that would lock out every admin of it.
+    """
+    if by is not None and by.company.pk == company.pk:
+        raise BadRequest("You may not deactivate your own company.", code="cannot_deactivate_own_company")
     if company.is_active:
         company.is_active = False
         company.save(update_fields=["is_active", "updated_at"])
@@ -91,7 +98,11 @@ def ensure_may_manage(*, manager: Caller, role: str, company: Company) -> None:
         raise Forbidden("API keys may not manage users.")
     if role not in MANAGEABLE_ROLES[manager.role]:
         allowed = ", ".join(sorted(MANAGEABLE_ROLES[manager.role])) or "none"
-        raise Forbidden(f"A {manager.role} may not manage {role} users; roles you may manage: {allowed}.")
+        managers = ", ".join(other for other in Role.values if role in MANAGEABLE_ROLES[other])
+        raise Forbidden(
+            f"A {manager.role} may not manage {role} users (allowed roles: {managers}); "
+            f"roles you may manage: {allowed}."
+        )
     if not manager.is_system_admin and company.pk != manager.company.pk:
         raise Forbidden("You may only manage users of your own company.", code="company_mismatch")
 

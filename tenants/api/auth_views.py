@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -60,7 +61,12 @@ def _user_of_refresh_token(raw: str) -> tuple[RefreshToken, User]:
         token = RefreshToken(raw)  # checks signature, expiry, token type and the blacklist
     except TokenError:
         raise _invalid_refresh_token() from None
-    user = User.objects.select_related("company").filter(guid=token.get(settings.SIMPLE_JWT["USER_ID_CLAIM"])).first()
+    try:
+        user = (
+            User.objects.select_related("company").filter(guid=token.get(settings.SIMPLE_JWT["USER_ID_CLAIM"])).first()
+        )
+    except (ValueError, TypeError, DjangoValidationError):  # a claim that is no UUID: no such user
+        user = None
     if user is None or not user.is_active or not user.company.is_active:
         raise _invalid_refresh_token()
     return token, user
@@ -123,9 +129,11 @@ class RefreshView(StrictAPIView):
         data = parse_auth_body(request, RefreshTokenSerializer)
         token, user = _user_of_refresh_token(data["refresh_token"])
         try:
-            token.blacklist()
+            _blacklisted, created = token.blacklist()
         except TokenError:
             raise _invalid_refresh_token() from None
+        if not created:  # a concurrent refresh spent this token between our check and our write
+            raise _invalid_refresh_token()
         return Response(token_pair(user))
 
 

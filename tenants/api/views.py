@@ -249,7 +249,7 @@ class CompanyDetailView(CompanyBaseView):
     @extend_schema(tags=["companies"], responses={204: None})
     def delete(self, request, guid):
         """Deactivate the company: every user and key of it is refused from now on."""
-        services.deactivate_company(company=self.get_object())
+        services.deactivate_company(company=self.get_object(), by=request.user)
         return Response(status=204)
 
 

@@ -18,7 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, company, scopes, description, expires_at, **options):
         try:
             created = services.create_api_key(
-                company=company_by_guid(company),
+                company=company_by_guid(company, active=True),
                 scopes=scopes,
                 description=description,
                 expires_at=parse_timestamp(expires_at, "--expires-at") if expires_at else None,

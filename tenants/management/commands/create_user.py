@@ -23,7 +23,7 @@ class Command(BaseCommand):
             raise CommandError(f"Unknown role {role!r}; use one of {', '.join(Role.values)}.")
         try:
             user = services.create_user(
-                company=company_by_guid(company),
+                company=company_by_guid(company, active=True),
                 email=email,
                 password=password,
                 role=role,

@@ -26,7 +26,7 @@ class Command(BaseCommand):
                 (
                     key.prefix,
                     key.company.name,
-                    key.description or "",
+                    " ".join((key.description or "").split()),  # one line per key
                     ",".join(key.scopes),
                     state,
                     _when(key.last_used_at),

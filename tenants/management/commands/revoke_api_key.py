@@ -16,8 +16,8 @@ class Command(BaseCommand):
     def handle(self, *args, key, **options):
         key = key.strip()
         api_key = None
-        if key.startswith(f"{KEY_PREFIX}_"):
-            key_id = key.split("_")[1]
+        if key.lower().startswith(f"{KEY_PREFIX}_"):
+            key_id = key.split("_")[1].lower()
             api_key = ApiKey.objects.filter(key_id=key_id).first()
         else:
             try:

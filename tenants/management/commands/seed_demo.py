@@ -42,7 +42,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         with transaction.atomic():
-            company = Company.objects.filter(name=DEMO_COMPANY).first()
+            company = Company.objects.filter(name__iexact=DEMO_COMPANY).first()
             if company is None:
                 company = services.create_company(name=DEMO_COMPANY, short_name="DEMO")
                 self.stderr.write(f"Created company {DEMO_COMPANY!r}.")
