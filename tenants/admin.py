@@ -109,7 +109,10 @@ class UserModelAdmin(TenantAdminMixin, DjangoUserAdmin):
         ("State", {"fields": ["is_active", "deleted_at", "last_login", "created_at", "updated_at"]}),
     ]
     add_fieldsets = [
-        (None, {"classes": ["wide"], "fields": ["email", "company", "role", "name", "surname", "password1", "password2"]})
+        (
+            None,
+            {"classes": ["wide"], "fields": ["email", "company", "role", "name", "surname", "password1", "password2"]},
+        )
     ]
     filter_horizontal: list = []
 

@@ -3,10 +3,9 @@
 import pytest
 from django.test import Client
 
+from conftest import PASSWORD
 from tenants.models import ApiKey, User
 from tenants.roles import Role
-
-from conftest import PASSWORD
 
 
 @pytest.fixture
