@@ -11,10 +11,11 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -133,6 +134,10 @@ def problem_for_exception(exc: BaseException) -> Problem | None:
         )
     if isinstance(exc, RequestDataTooBig):
         return Problem("The request body is larger than the limit.", status=413, code="payload_too_large")
+    if isinstance(exc, SuspiciousOperation):
+        # What Django itself refuses in a request (too many query parameters, …) is a 400, as
+        # Django answers it; not a bug of ours.
+        return Problem("The request is malformed.", status=400, code="bad_request")
     if isinstance(exc, drf.Throttled):
         headers = {"Retry-After": str(exc.wait or 1)} if exc.wait is not None else {}
         return Problem("Too many requests.", status=429, code="rate_limited", headers=headers)
@@ -173,6 +178,19 @@ def problem_or_internal_error(exc: BaseException) -> Problem:
     return problem
 
 
+class ProblemResponse(Response):
+    """A problem document rendered as JSON whatever renderer the view negotiated: the schema
+    view would otherwise write it as YAML, the docs views as HTML."""
+
+    renderer = JSONRenderer()
+
+    @property
+    def rendered_content(self):
+        self.accepted_renderer = self.renderer
+        self.accepted_media_type = PROBLEM_CONTENT_TYPE
+        return super().rendered_content
+
+
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's ``EXCEPTION_HANDLER``: every error of every DRF view becomes a problem document."""
     set_rollback()
@@ -189,4 +207,4 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     headers = dict(problem.headers)
     if problem.status == 401:
         headers.setdefault("WWW-Authenticate", WWW_AUTHENTICATE)
-    return Response(body, status=problem.status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+    return ProblemResponse(body, status=problem.status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)

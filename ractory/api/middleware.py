@@ -19,8 +19,10 @@ access_logger = logging.getLogger("ractory.access")
 # A caller's request id is echoed only when it is short and harmless in a header and a log line.
 SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+=-]{0,99}$")
 
-# Paths where Django's own HTML pages are the right answer.
-HTML_PATH_PREFIXES = ("/admin/", "/api/docs/", "/api/redoc/", "/static/")
+# Paths where Django's own HTML pages are the right answer: the admin, and the two docs pages
+# themselves (an unknown path below them, or below /static/, is an unknown path like any other).
+HTML_PATH_PREFIXES = ("/admin/",)
+HTML_PATHS = frozenset({"/api/docs", "/api/docs/", "/api/redoc", "/api/redoc/"})
 
 
 class RequestIdMiddleware:
@@ -31,21 +33,23 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         sent = request.META.get("HTTP_X_REQUEST_ID", "")
-        request_id = sent if SANE_REQUEST_ID.match(sent) else uuid.uuid4().hex
+        request_id = sent if SANE_REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
         request.request_id = request_id
         token = current_request_id.set(request_id)
         started = time.perf_counter()
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
+            # Control characters in a path (%0A) must not start a forged log line.
+            path = request.path.encode("unicode_escape").decode("ascii")
             access_logger.info(
                 "%s %s %s",
                 request.method,
-                request.path,
+                path,
                 response.status_code,
                 extra={
                     "method": request.method,
-                    "path": request.path,
+                    "path": path,
                     "status": response.status_code,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 },
@@ -56,7 +60,7 @@ class RequestIdMiddleware:
 
 
 def is_html_path(path: str) -> bool:
-    return path.startswith(HTML_PATH_PREFIXES)
+    return path in HTML_PATHS or path.startswith(HTML_PATH_PREFIXES)
 
 
 class ProblemMiddleware:
@@ -98,7 +102,10 @@ class ProblemMiddleware:
         if response.status_code >= 400 and not is_html_path(request.path):
             content_type = response.get("Content-Type", "")
             if content_type.startswith("text/html") or not content_type:
-                return problem_response(request, _problem_for_status(response.status_code))
+                problem = problem_response(request, _problem_for_status(response.status_code))
+                if response.has_header("Allow"):  # a 405 names the methods that are allowed
+                    problem["Allow"] = response["Allow"]
+                return problem
         return response
 
     def process_exception(self, request, exception):

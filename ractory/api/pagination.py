@@ -10,6 +10,8 @@ from rest_framework.utils.urls import replace_query_param
 from .problems import BadRequest, FieldError
 
 MAX_LIMIT = 1000
+# The largest OFFSET both SQLite and PostgreSQL accept (a signed 64-bit integer).
+MAX_OFFSET = 2**63 - 1
 
 
 def _query_int(request, name: str, default: int, minimum: int, maximum: int | None) -> int:
@@ -22,9 +24,11 @@ def _query_int(request, name: str, default: int, minimum: int, maximum: int | No
         code="invalid_query_parameter",
         errors=[FieldError(f"/query/{name}", "invalid", f"Must be a whole number {bound}.")],
     )
-    if not raw.isdigit():
+    # ASCII digits only: str.isdigit() also admits "²" or "١", which int() refuses or reads.
+    # The length check keeps int() away from thousands of digits (a ValueError past 4300).
+    if not (raw.isascii() and raw.isdigit()) or len(raw.lstrip("0")) > len(str(maximum or MAX_OFFSET)):
         raise problem
-    value = int(raw)
+    value = int(raw.lstrip("0") or "0")
     if value < minimum or (maximum is not None and value > maximum):
         raise problem
     return value
@@ -38,7 +42,7 @@ class ArrayPagination(BasePagination):
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
         self.limit = _query_int(request, "limit", MAX_LIMIT, 1, MAX_LIMIT)
-        self.offset = _query_int(request, "offset", 0, 0, None)
+        self.offset = _query_int(request, "offset", 0, 0, MAX_OFFSET)
         self.total = queryset.count()
         return list(queryset[self.offset : self.offset + self.limit])
 

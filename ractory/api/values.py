@@ -21,7 +21,11 @@ from .parsers import HugeInteger
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 # Standard base64 alphabet (RFC 4648 §4), padding optional, nothing else (no whitespace).
-_BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+# A UUID as text: 32 hex digits, either bare or hyphenated 8-4-4-4-12 (any case). Nothing else:
+# ``uuid.UUID`` alone also takes braces, "urn:uuid:", stray hyphens, whitespace, a sign and
+# non-ASCII digits (via ``int(..., 16)``), turning e.g. " " + 31 digits into another UUID.
+_UUID = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 class ValueProblem(Exception):
@@ -90,10 +94,10 @@ def check_number(value) -> float:
             fail("not_finite")
         return value
     if kind is int:
-        as_float = float(value) if abs(value) < 2**1023 else math.inf
-        if not math.isfinite(as_float):
+        try:
+            return float(value)
+        except OverflowError:  # beyond the largest double (~1.8e308)
             fail("not_finite")
-        return as_float
     if isinstance(value, HugeInteger):
         fail("not_finite")
     fail("invalid_number")
@@ -106,17 +110,15 @@ def check_boolean(value) -> bool:
 
 
 def check_uuid(value) -> uuid.UUID:
-    if type(value) is not str:
+    if type(value) is not str or not _UUID.fullmatch(value):
         fail("invalid_uuid")
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        fail("invalid_uuid")
+    return uuid.UUID(value)
 
 
 def check_datetime(value) -> dt.datetime:
     """ISO 8601 text; a timestamp without a zone is read as UTC."""
-    if type(value) is not str:
+    # ASCII only: Django's fallback pattern uses ``\d``, which matches any Unicode digit.
+    if type(value) is not str or not value.isascii():
         fail("invalid_datetime")
     try:
         parsed = parse_datetime(value)
@@ -126,11 +128,17 @@ def check_datetime(value) -> dt.datetime:
         fail("invalid_datetime")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
+    try:
+        parsed.astimezone(dt.UTC)  # the database stores UTC: 0001-01-01T00:00+01:00 has none
+    except OverflowError:
+        fail("invalid_datetime")
     return parsed
 
 
 def check_base64(value, *, max_bytes: int) -> bytes:
-    if type(value) is not str or not _BASE64.match(value):
+    if type(value) is not str or not _BASE64.fullmatch(value):
+        fail("invalid_base64")
+    if "=" in value and len(value) % 4:  # padding is optional, but if present it must be complete
         fail("invalid_base64")
     if len(value) * 3 // 4 > max_bytes + 2:
         fail("too_large", f"Decoded, the picture must be at most {max_bytes} bytes.")

@@ -21,9 +21,11 @@ class StrictAPIView(GenericAPIView):
     """The base of every API view: strict query parameters, array paging, strict filters.
 
     ``extra_query_parameters`` names query parameters a view reads itself; anything not known
-    to the view, its filterset or its paginator is a 400.
+    to the view, its filterset or (on the GET of a list view, ``lists = True``) its paginator
+    is a 400.
     """
 
+    lists = False
     extra_query_parameters: tuple[str, ...] = ()
     extra_error_statuses: tuple[int, ...] = ()
     pagination_class = ArrayPagination
@@ -35,10 +37,7 @@ class StrictAPIView(GenericAPIView):
         reject_query_parameters(request, allowed)
 
     def is_list_request(self) -> bool:
-        return self.request.method == "GET" and self.lookup_url_kwarg_value() is None
-
-    def lookup_url_kwarg_value(self):
-        return self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
+        return self.lists and self.request.method == "GET"
 
 
 class HealthView(StrictAPIView):
@@ -89,11 +88,12 @@ class DatabaseHealthView(StrictAPIView):
                     cursor.execute("SET statement_timeout = %s", [HEALTH_DB_TIMEOUT_MS])
                     try:
                         cursor.execute("SELECT 1")
+                        cursor.fetchone()  # before RESET, whose own result has no rows
                     finally:
                         cursor.execute("RESET statement_timeout")
                 else:
                     cursor.execute("SELECT 1")
-                cursor.fetchone()
+                    cursor.fetchone()
         except Exception:  # noqa: BLE001 - any failure means "not ready", never a 500
             connection.close_if_unusable_or_obsolete()
             return Response(

@@ -293,6 +293,8 @@ class SyncRunBaseView(TenantScopedAPIView):
 class SyncRunListView(SyncRunBaseView):
     """Sync runs of your company, newest first (filters: entity, status, since)."""
 
+    lists = True
+
     filterset_class = SyncRunFilterSet
 
     @extend_schema(tags=["sync"], responses={200: SyncRunSerializer(many=True)})

@@ -81,6 +81,8 @@ class ApiKeyBaseView(TenantScopedAPIView):
 class ApiKeyListView(ApiKeyBaseView):
     """API keys of your company (SystemAdmin: of every company, or of ``company_guid``)."""
 
+    lists = True
+
     filterset_class = ApiKeyFilterSet
 
     @extend_schema(tags=["api-keys"], parameters=[COMPANY_GUID_PARAMETER], responses={200: ApiKeySerializer(many=True)})
@@ -159,6 +161,8 @@ class UserBaseView(TenantScopedAPIView):
 class UserListView(UserBaseView):
     """Users of your company (SystemAdmin: all). Users who manage nobody see only themselves."""
 
+    lists = True
+
     filterset_class = UserFilterSet
 
     @extend_schema(tags=["users"], parameters=[COMPANY_GUID_PARAMETER], responses={200: UserSerializer(many=True)})
@@ -218,6 +222,8 @@ class CompanyBaseView(StrictAPIView):
 
 class CompanyListView(CompanyBaseView):
     """Every company (SystemAdmin only)."""
+
+    lists = True
 
     filterset_class = CompanyFilterSet
 

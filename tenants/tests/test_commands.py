@@ -17,7 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from conftest import PASSWORD
-from tenants.management.commands.seed_demo import DEMO_COMPANY, DEMO_EMAIL, DEMO_KEY_DESCRIPTION, DEMO_PASSWORD
+from sync.management.commands.seed_demo import DEMO_COMPANY, DEMO_EMAIL, DEMO_KEY_DESCRIPTION, DEMO_PASSWORD
 from tenants.models import ApiKey, Company, User
 from tenants.roles import Role
 

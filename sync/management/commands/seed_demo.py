@@ -1,9 +1,14 @@
+import uuid
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from sync.entities import SYNC_ENTITIES
+from sync.services import sync_items
 from tenants import services
 from tenants.authentication import ApiKeyAuthentication
+from tenants.caller import Caller
 from tenants.models import ApiKey, Company, User
 from tenants.roles import Role
 
@@ -26,6 +31,70 @@ def _remembered_demo_key() -> str | None:
     return remembered
 
 
+# Fixed guids, so running again finds the same rows (reported unchanged) instead of adding more.
+_DEMO_NAMESPACE = uuid.UUID("6f1d3c2a-9b8e-4d7f-a6c5-0e1f2a3b4c5d")
+
+
+def _demo_guid(name: str) -> str:
+    return str(uuid.uuid5(_DEMO_NAMESPACE, name))
+
+
+def demo_tree(company_guid: str) -> list[tuple[str, list[dict]]]:
+    """A small project tree: one project, one window component, one assembly, pieces, an article."""
+    project, component, assembly = _demo_guid("project"), _demo_guid("component"), _demo_guid("assembly")
+    parents = {"company_guid": company_guid, "project_guid": project, "component_guid": component}
+    return [
+        (
+            "projects",
+            [{"guid": project, "company_guid": company_guid, "code": "DEMO-001", "company_name": "Demo customer"}],
+        ),
+        (
+            "components",
+            [
+                {
+                    "guid": component,
+                    "company_guid": company_guid,
+                    "project_guid": project,
+                    "code": "W-01",
+                    "designation": "Two-sash window 1200 x 1400",
+                    "quantity": 2,
+                }
+            ],
+        ),
+        ("assemblies", [{"guid": assembly, **parents, "trolley": "T01", "trolley_cell": "A1", "cell_number": 1}]),
+        (
+            "pieces",
+            [
+                {
+                    "guid": _demo_guid(f"piece-{number}"),
+                    **parents,
+                    "assembly_guid": assembly,
+                    "piece_id": f"DEMO-PC-{number:03d}",
+                    "barcode": f"400000{number:03d}",
+                    "outer_length": length,
+                    "profile_code": "RA-70",
+                    "angle_left": 45,
+                    "angle_right": 45,
+                }
+                for number, length in enumerate((1200, 1200, 1400, 1400), start=1)
+            ],
+        ),
+        (
+            "articles",
+            [
+                {
+                    "guid": _demo_guid("article"),
+                    **parents,
+                    "code": "HW-TILT",
+                    "designation": "Tilt-turn hardware",
+                    "quantity": 2.0,
+                    "unit": "pcs",
+                }
+            ],
+        ),
+    ]
+
+
 def _still_valid(raw_key: str) -> bool:
     try:
         ApiKeyAuthentication().verify(raw_key, record_use=False)
@@ -36,8 +105,9 @@ def _still_valid(raw_key: str) -> bool:
 
 class Command(BaseCommand):
     help = (
-        "Create the demo tenant if missing: company 'Demo Factory', CompanyAdmin demo@example.com "
-        "and a sync:read,sync:write API key. Safe to run again. Prints the key alone on the last line."
+        "Create the demo tenant if missing: company 'Demo Factory', CompanyAdmin demo@example.com, "
+        "a sync:read,sync:write API key and a small project tree. Safe to run again. "
+        "Prints the key alone on the last line."
     )
 
     def handle(self, *args, **options):
@@ -71,6 +141,12 @@ class Command(BaseCommand):
                 if settings.DEBUG:
                     with settings.DEV_ENV_FILE.open("a") as env_file:
                         env_file.write(f"{DEMO_KEY_ENV_NAME}={raw_key}\n")
+            # Through the same sync service the API uses: valid by construction, idempotent.
+            caller = Caller(company=company, role=Role.INTEGRATION)
+            for plural, items in demo_tree(str(company.guid)):
+                outcome = sync_items(entity=SYNC_ENTITIES[plural], caller=caller, items=items)
+                if outcome.count("inserted"):
+                    self.stderr.write(f"Synced {outcome.count('inserted')} demo {plural}.")
         self.stderr.write(f"Demo company guid: {company.guid}")
         self.stderr.write(f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
         if raw_key is None:

@@ -1,0 +1,141 @@
+"""The OpenAPI document and the docs pages (api.md §1): public, generated, served without a CDN."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import yaml
+
+from tenants.roles import Role
+
+ASSET = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
+EXTERNAL = re.compile(r"""(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}""", re.IGNORECASE)
+
+
+def test_schema_is_yaml_by_default_and_public(api):
+    response = api.get("/api/schema/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.oai.openapi")
+    assert "json" not in response["Content-Type"]
+    document = yaml.safe_load(response.content)
+    assert document["openapi"].startswith("3.")
+    assert document["info"]["title"] == "Ra Factory API"
+    assert {"/health", "/api/v1/health", "/api/v1/api-keys", "/api/v1/auth/login"} <= set(document["paths"])
+
+
+def test_schema_is_served_without_the_trailing_slash_too(api):
+    with_slash = api.get("/api/schema/")
+    without = api.get("/api/schema")
+    assert without.status_code == 200
+    assert yaml.safe_load(without.content) == yaml.safe_load(with_slash.content)
+
+
+def test_schema_is_json_with_format_json(api):
+    response = api.get("/api/schema/?format=json")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.oai.openapi+json")
+    assert (
+        json.loads(response.content)["paths"].keys() == yaml.safe_load(api.get("/api/schema/").content)["paths"].keys()
+    )
+
+
+def test_schema_is_json_with_accept_application_json(api):
+    response = api.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    assert "/api/v1/api-keys" in response.json()["paths"]
+
+
+def test_schema_ignores_bad_credentials(api):
+    response = api.get("/api/schema/?format=json", HTTP_X_API_KEY="rfk_nope_nope")
+    assert response.status_code == 200
+    assert response.json()["openapi"].startswith("3.")
+
+
+def test_schema_documents_each_path_once_without_trailing_slash_duplicates(api):
+    paths = api.get("/api/schema/?format=json").json()["paths"]
+    assert [path for path in paths if path.endswith("/")] == []
+
+
+def test_schema_documents_the_problem_responses_of_a_write(api):
+    operation = api.get("/api/schema/?format=json").json()["paths"]["/api/v1/api-keys"]["post"]
+    for status in ("400", "401", "403", "413", "415", "422", "429", "500", "503"):
+        content = operation["responses"][status]["content"]
+        assert list(content) == ["application/problem+json"], status
+        (example,) = content["application/problem+json"]["examples"].values()
+        assert example["value"]["status"] == int(status)
+        assert {"type", "title", "status", "detail", "code", "request_id"} <= set(example["value"])
+
+
+def test_schema_documents_the_paging_parameters_of_a_list(api):
+    document = api.get("/api/schema/?format=json").json()
+    operation = document["paths"]["/api/v1/api-keys"]["get"]
+    parameters = {parameter["name"]: parameter for parameter in operation["parameters"]}
+    assert parameters["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 1000}
+    assert parameters["offset"]["schema"]["minimum"] == 0
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    if "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    assert schema["type"] == "array"  # the bare array, not a {count, results} envelope
+
+
+def test_schema_format_error_is_a_json_problem_not_yaml(api, full_problem):
+    # The schema view renders YAML; its errors must still be problem documents in JSON.
+    body = full_problem(api.get("/api/schema/?format=xml"), 404, "not_found")
+    assert body["detail"] == "Not found."
+
+
+def test_schema_unacceptable_accept_header_is_a_json_problem(api, full_problem):
+    body = full_problem(api.get("/api/schema/", HTTP_ACCEPT="text/csv"), 406, "not_acceptable")
+    assert body["type"] == "/problems/not-acceptable"
+
+
+def test_schema_wrong_method_is_a_json_problem(api, full_problem):
+    response = api.post("/api/schema/", data=b"{}", content_type="application/json")
+    full_problem(response, 405, "method_not_allowed")
+    assert "GET" in response["Allow"]
+
+
+@pytest.mark.parametrize(
+    ("path", "script"),
+    [
+        ("/api/docs/", "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"),
+        ("/api/docs", "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"),
+        ("/api/redoc/", "/static/drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js"),
+        ("/api/redoc", "/static/drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js"),
+    ],
+)
+def test_docs_page_is_public_html_loading_local_assets(api, path, script, db):
+    response = api.get(path)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assets = ASSET.findall(html)
+    assert script in assets
+    assert all(asset.startswith("/static/") for asset in assets), assets
+    assert "/api/schema" in html
+
+
+@pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/"])
+def test_docs_page_references_no_cdn(api, path):
+    html = api.get(path).content.decode()
+    for cdn in ("unpkg", "jsdelivr", "cdnjs", "googleapis", "gstatic", "cloudflare"):
+        assert cdn not in html.lower(), cdn
+    assert EXTERNAL.findall(html) == []
+
+
+@pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/"])
+def test_docs_assets_are_served_by_the_service(api, path):
+    assets = ASSET.findall(api.get(path).content.decode())
+    assert assets
+    for asset in assets:
+        response = api.get(asset)
+        assert response.status_code == 200, asset
+        assert b"".join(response.streaming_content if response.streaming else [response.content])
+
+
+def test_docs_pages_need_no_credentials_even_when_a_bad_one_is_sent(api, make_user, as_user):
+    assert api.get("/api/docs/", HTTP_AUTHORIZATION="Bearer nonsense").status_code == 200
+    assert as_user(make_user(Role.OPERATOR)).get("/api/redoc/").status_code == 200
