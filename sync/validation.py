@@ -40,8 +40,8 @@ def _check_for(field) -> Check:
     if isinstance(field, strict.StrictDateTimeField):
         return values.check_datetime
     if isinstance(field, strict.Base64BinaryField):
-        max_bytes = field.max_bytes
-        return lambda value: values.check_base64(value, max_bytes=max_bytes)
+        # Read at each check, like the field does: the limit may follow a setting (PictureField).
+        return lambda value: values.check_base64(value, max_bytes=field.max_bytes)
     raise TypeError(f"no fast check for {type(field).__name__}; use a strict field")
 
 

@@ -46,9 +46,27 @@ def parent_guid(name: str, *, optional: bool = False) -> StrictUUIDField:
     )
 
 
-def picture() -> Base64BinaryField:
-    return Base64BinaryField(
-        max_bytes=settings.MAX_PICTURE_BYTES,
+class PictureField(Base64BinaryField):
+    """A picture whose limit is ``settings.MAX_PICTURE_BYTES`` when a value is checked.
+
+    Read at each check rather than once at import, so the setting (and ``override_settings``)
+    governs both this field and the fast validator compiled from it.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(max_bytes=settings.MAX_PICTURE_BYTES, **kwargs)
+
+    @property
+    def max_bytes(self) -> int:
+        return settings.MAX_PICTURE_BYTES
+
+    @max_bytes.setter
+    def max_bytes(self, value: int) -> None:
+        pass  # Base64BinaryField.__init__ assigns it; the setting stays the one source
+
+
+def picture() -> PictureField:
+    return PictureField(
         required=False,
         allow_null=True,
         help_text="Standard base64, padding optional, at most 5 MiB decoded; null clears it.",
