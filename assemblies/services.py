@@ -52,16 +52,40 @@ def record_soft_deletes(*, model, company_id: int, roots: list[tuple[int, object
     """One audit row per cascade root: ``roots`` are (id, guid) pairs."""
     if not roots:
         return
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            company_id=company_id,
-            actor_user_id=actor.user_id,
-            actor_api_key_id=actor.api_key_id,
-            action=AuditEvent.Action.SOFT_DELETE,
-            entity=ENTITY_NAMES[model],
-            target_guid=guid,
-            rows_touched=1 + touched.get(root_id, 0),
-            request_id=actor.request_id,
-        )
-        for root_id, guid in roots
+    _insert_all(
+        [
+            AuditEvent(
+                company_id=company_id,
+                actor_user_id=actor.user_id,
+                actor_api_key_id=actor.api_key_id,
+                action=AuditEvent.Action.SOFT_DELETE,
+                entity=ENTITY_NAMES[model],
+                target_guid=guid,
+                rows_touched=1 + touched.get(root_id, 0),
+                request_id=actor.request_id,
+            )
+            for root_id, guid in roots
+        ]
     )
+
+
+def _insert_all(events: list[AuditEvent]) -> None:
+    """Insert audit rows with one statement, however many there are.
+
+    ``bulk_create`` splits SQLite inserts into batches of 999 parameters (99 audit rows), so a
+    sync soft-deleting 1000 rows would issue 11 INSERTs; one ``executemany`` is one statement.
+    """
+    if connection.vendor != "sqlite":
+        AuditEvent.objects.bulk_create(events)
+        return
+    fields = [field for field in AuditEvent._meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608 - model names
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    params = [
+        [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields] for event in events
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)

@@ -12,6 +12,7 @@ urlpatterns = [
     *api_path("api/v1/health", api_views.DatabaseHealthView.as_view(), "health-database"),
     path("api/v1/", include("tenants.api.urls")),
     path("api/v1/", include("sync.api.urls")),
+    path("api/v1/", include("assemblies.api.urls")),
     *api_path("api/schema", SpectacularAPIView.as_view(), "schema"),
     *api_path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), "swagger-ui"),
     *api_path(

@@ -80,13 +80,18 @@ class TenantScopedAPIView(StrictAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no caller, no rows
             return self.model.objects.none()
-        queryset = self.model.objects.all()
+        return self.refine_queryset(self.scoped(self.model))
+
+    def scoped(self, model):
+        """``model``'s rows this request may see: the caller's company, or for a SystemAdmin every
+        company (or the one ``company_guid`` names). Also for looking up the parents a filter names."""
+        queryset = model.objects.all()
         company = self.company_filter()
         if company is not None:
-            queryset = queryset.for_company(company)
-        elif not self.caller.is_system_admin:
-            queryset = queryset.for_company(self.caller.company)
-        return self.refine_queryset(queryset)
+            return queryset.for_company(company)
+        if not self.caller.is_system_admin:
+            return queryset.for_company(self.caller.company)
+        return queryset
 
     def refine_queryset(self, queryset):
         return queryset

@@ -9,6 +9,8 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from .problems import BadRequest, FieldError
 
@@ -27,6 +29,7 @@ class StrictBooleanField(forms.Field):
         raise forms.ValidationError("Must be true or false.", code="invalid")
 
 
+@extend_schema_field(OpenApiTypes.BOOL)
 class StrictBooleanFilter(django_filters.Filter):
     field_class = StrictBooleanField
 

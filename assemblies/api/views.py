@@ -1,0 +1,164 @@
+"""``/api/v1/{projects,components,assemblies,pieces,articles}``: lists, details, delete, restore."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from ractory.api.filters import StrictBooleanField
+from ractory.api.problems import BadRequest, FieldError
+from tenants.permissions import CanReadEntities
+from tenants.scoping import TenantScopedAPIView
+
+from .. import filtersets
+from ..cascade import CASCADES
+from ..models import Article, Assembly, Component, Piece, Project
+from ..selectors import Representation
+
+COMPANY_GUID = OpenApiParameter(
+    "company_guid", str, description="SystemAdmin: only this company. Others: only their own (another → 403)."
+)
+INCLUDE_INACTIVE = OpenApiParameter("include_inactive", bool, description="true: a soft-deleted row is found too.")
+
+
+@dataclass(frozen=True)
+class ReadEntity:
+    plural: str
+    singular: str
+    representation: Representation
+    filterset: type
+
+
+READ_ENTITIES = {
+    entity.plural: entity
+    for entity in (
+        ReadEntity("projects", "project", Representation(Project, ()), filtersets.ProjectFilterSet),
+        ReadEntity("components", "component", Representation(Component, ("project",)), filtersets.ComponentFilterSet),
+        ReadEntity(
+            "assemblies", "assembly", Representation(Assembly, ("project", "component")), filtersets.AssemblyFilterSet
+        ),
+        ReadEntity(
+            "pieces", "piece", Representation(Piece, ("project", "component", "assembly")), filtersets.PieceFilterSet
+        ),
+        ReadEntity(
+            "articles", "article", Representation(Article, ("project", "component")), filtersets.ArticleFilterSet
+        ),
+    )
+}
+
+
+def query_flag(request, name: str) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return False
+    try:
+        value = StrictBooleanField().clean(raw)
+    except Exception:  # noqa: BLE001 - django's ValidationError
+        value = None
+    if value is None:
+        raise BadRequest(
+            f"Query parameter '{name}' must be true or false.",
+            code="invalid_query_parameter",
+            errors=[FieldError(f"/query/{name}", "invalid", "Must be true or false.")],
+        )
+    return value
+
+
+class EntityBaseView(TenantScopedAPIView):
+    entity: ReadEntity
+    permission_classes = [CanReadEntities]
+
+    @property
+    def model(self):
+        return self.entity.representation.model
+
+
+class EntityListView(EntityBaseView):
+    lists = True
+    extra_query_parameters = ("company_guid",)
+
+    @property
+    def filterset_class(self):
+        return self.entity.filterset
+
+    def refine_queryset(self, queryset):
+        return queryset.order_by("created_at", "id")
+
+    def get(self, request):
+        representation = self.entity.representation
+        rows = self.paginate_queryset(representation.tuples(self.filter_queryset(self.get_queryset())))
+        return self.get_paginated_response(representation.as_dicts(rows))
+
+
+class EntityDetailView(EntityBaseView):
+    extra_query_parameters = ("company_guid", "include_inactive")
+
+    def filter_detail_queryset(self, queryset):
+        queryset = queryset.only("id", "company_id", "guid", "is_active", "deleted_at")
+        return queryset if query_flag(self.request, "include_inactive") else queryset.filter(is_active=True)
+
+    def get(self, request, guid):
+        row = self.get_object()
+        return Response(self.entity.representation.detail(self.get_queryset(), row.pk, row.company_id))
+
+
+def _schema_serializer(entity: ReadEntity, *, detail: bool):
+    """The representation as a serializer, for the OpenAPI document only (rows render from tuples)."""
+    representation = entity.representation
+    model = representation.model
+    declared = {"company_guid": serializers.UUIDField()}
+    declared.update({f"{name}_guid": serializers.UUIDField(allow_null=True) for name in representation.parents})
+    fields = list(representation.keys)
+    if detail:
+        if representation.has_picture:
+            declared["picture"] = serializers.CharField(allow_null=True, help_text="base64, padded")
+            fields.append("picture")
+        for child, _link in CASCADES[model]:
+            name = f"{child._meta.model_name}_count"
+            declared[name] = serializers.IntegerField(help_text=f"Active {child._meta.verbose_name_plural}.")
+            fields.append(name)
+    meta = type("Meta", (), {"model": model, "fields": fields, "read_only_fields": fields})
+    suffix = "Detail" if detail else ""
+    return type(f"{entity.singular.capitalize()}{suffix}", (serializers.ModelSerializer,), {**declared, "Meta": meta})
+
+
+def _views_for(entity: ReadEntity):
+    list_serializer = _schema_serializer(entity, detail=False)
+    detail_serializer = _schema_serializer(entity, detail=True)
+
+    @extend_schema(
+        tags=[entity.plural],
+        operation_id=f"{entity.plural}_list",
+        parameters=[COMPANY_GUID],
+        responses={200: list_serializer(many=True)},
+    )
+    def get_list(self, request):
+        return EntityListView.get(self, request)
+
+    get_list.__doc__ = (
+        f"Active {entity.plural} of your company (a SystemAdmin: of every company), oldest first, "
+        "as a bare array; X-Total-Count and Link headers page it."
+    )
+
+    @extend_schema(
+        tags=[entity.plural],
+        operation_id=f"{entity.plural}_retrieve",
+        parameters=[COMPANY_GUID, INCLUDE_INACTIVE],
+        responses={200: detail_serializer},
+    )
+    def get_detail(self, request, guid):
+        return EntityDetailView.get(self, request, guid)
+
+    get_detail.__doc__ = f"One {entity.singular}, with its picture (base64) and real counts of its active children."
+    name = entity.singular.capitalize()
+    list_view = type(f"{name}ListView", (EntityListView,), {"entity": entity, "get": get_list})
+    detail_view = type(
+        f"{name}DetailView", (EntityDetailView,), {"entity": entity, "get": get_detail, "extra_error_statuses": (409,)}
+    )
+    return list_view, detail_view
+
+
+ENTITY_VIEWS = {plural: _views_for(entity) for plural, entity in READ_ENTITIES.items()}
