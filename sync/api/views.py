@@ -145,6 +145,8 @@ class RactorySyncView(StrictAPIView):
             if problem.code == "validation_error":
                 failed = len({error.pointer.split("/")[2] for error in problem.errors if error.pointer.count("/") >= 2})
                 record_failed_run(context, item_errors=problem.errors, failed_items=failed)
+            else:  # idempotency_key_reused: refused as a whole, but on record like every other refusal
+                record_failed_run(context)
             raise
         except Problem:
             record_failed_run(context)
