@@ -83,7 +83,9 @@ def record_run(
     )
 
 
-def record_failed_run(context: RunContext, *, item_errors: list[FieldError] = (), failed_items: int = 0) -> None:
+def record_failed_run(
+    context: RunContext, *, item_errors: list[FieldError] = (), failed_items: int = 0, company=None
+) -> None:
     """After a rollback: a transaction of its own, so refused requests are on record too."""
     with transaction.atomic():
-        record_run(context, status=SyncRun.Status.FAILED, errors=failed_items, item_errors=item_errors)
+        record_run(context, status=SyncRun.Status.FAILED, errors=failed_items, item_errors=item_errors, company=company)

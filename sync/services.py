@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
@@ -87,6 +88,7 @@ class _Work:
 
     outcome: ItemOutcome
     cleaned: dict[str, Any]
+    is_object: bool = True
     existing: dict[str, Any] | None = None
     parent_ids: dict[str, int | None] = field(default_factory=dict)
     row: dict[str, Any] | None = None  # the full row to write
@@ -99,8 +101,10 @@ class _Work:
 def _jsonable(value):
     if isinstance(value, (bytes, memoryview)):
         return f"<{len(value)} bytes>"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if hasattr(value, "isoformat"):
-        return value.isoformat().replace("+00:00", "Z")
+        return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
     return value
@@ -166,7 +170,7 @@ def sync_items(
             outcome.errors.append(
                 FieldError(json_pointer(plural, index), "not_an_object", "Each item must be an object.")
             )
-            works.append(_Work(outcome, {}))
+            works.append(_Work(outcome, {}, is_object=False))
             continue
         cleaned, errors = entity.validator.validate(item, (plural, index))
         outcome.errors.extend(errors)
@@ -193,10 +197,13 @@ def sync_items(
             work.row = None
     if atomic and result.count(ERROR):
         failed = result.count(ERROR)
-        raise ValidationFailed(
+        problem = ValidationFailed(
             f"{failed} item{'s are' if failed != 1 else ' is'} invalid; nothing was written.",
             errors=result.errors,
         )
+        problem.company = company  # the run recording the refusal belongs to the target company
+        problem.failed_items = failed
+        raise problem
     if not dry_run and company is not None:
         _write(entity, company, [work for work in works if work.row is not None], actor or Actor())
     return result
@@ -227,7 +234,8 @@ def _check_batch_rules(works: list[_Work], plural: str) -> None:
 
 def _classify(entity: SyncEntity, company: Company, works: list[_Work]) -> None:
     plural = entity.plural
-    live = [work for work in works if not work.outcome.errors]
+    objects = [work for work in works if work.is_object]
+    live = [work for work in objects if not work.outcome.errors]
     sends_picture = any("picture" in work.cleaned for work in live)
     columns = ["id", "guid", "is_active", "deleted_at"]
     columns += [parent.column for parent in entity.parents]
@@ -236,7 +244,9 @@ def _classify(entity: SyncEntity, company: Company, works: list[_Work]) -> None:
     written_fields = [name for name in entity.data_fields if name != "picture" or sends_picture]
     columns += written_fields
 
-    guids = [work.cleaned["guid"] for work in live if "guid" in work.cleaned]
+    # Items with errors are looked up too, so a missing required field is reported with the
+    # item's other errors (all errors of all items come back together).
+    guids = [work.cleaned["guid"] for work in objects if "guid" in work.cleaned]
     existing: dict[uuid.UUID, dict] = {}
     if guids:
         existing = {
@@ -246,15 +256,31 @@ def _classify(entity: SyncEntity, company: Company, works: list[_Work]) -> None:
 
     parents = _resolve_parents(entity, company, live, existing)
     now = timezone.now()
-    for work in live:
+    for work in objects:
         work.existing = existing.get(work.cleaned.get("guid"))
+        if work.existing is None:
+            _check_required_on_insert(entity, work, plural)
+        if work.outcome.errors:
+            continue
         _check_parents(entity, work, parents, plural)
         if work.outcome.errors:
             continue
         if work.existing is None:
-            _plan_insert(entity, company, work, written_fields, now, plural)
+            _plan_insert(entity, company, work, written_fields, now)
         else:
             _plan_update(entity, work, parents, written_fields, now)
+
+
+def _check_required_on_insert(entity: SyncEntity, work: _Work, plural: str) -> None:
+    cleaned, index = work.cleaned, work.outcome.index
+    for name in entity.validator.required_on_insert:
+        pointer = json_pointer(plural, index, name)
+        if any(error.pointer == pointer for error in work.outcome.errors):
+            continue  # already refused for its value
+        if name not in cleaned:
+            work.fail(pointer, "required", "This field is required.")
+        elif cleaned[name] is None:
+            work.fail(pointer, "null", "This field may not be null.")
 
 
 def _resolve_parents(entity, company, live, existing) -> dict[str, dict]:
@@ -297,7 +323,8 @@ def _check_parents(entity: SyncEntity, work: _Work, parents: dict, plural: str) 
             if stored is not None and parent.immutable and stored[parent.column] != row["id"]:
                 work.fail(pointer, "parent_immutable", f"The {parent.name} of an existing row cannot change.")
                 continue
-            if not row["is_active"]:
+            # A tombstone (is_active: false) may name a parent that is deleted already.
+            if not row["is_active"] and cleaned.get("is_active", True):
                 work.fail(
                     pointer, "parent_inactive", f"The {parent.name} {guid} is deleted; restore or re-sync it first."
                 )
@@ -316,6 +343,8 @@ def _check_parents(entity: SyncEntity, work: _Work, parents: dict, plural: str) 
         row = rows.get(rule.parent)
         if row is None:  # not named by the item: the stored links are consistent already
             continue
+        if rule.via not in work.parent_ids:  # the other parent is missing: reported as required
+            continue
         expected = work.parent_ids.get(rule.via)
         if row[f"{rule.via}_id"] != expected:
             work.fail(
@@ -325,15 +354,8 @@ def _check_parents(entity: SyncEntity, work: _Work, parents: dict, plural: str) 
             )
 
 
-def _plan_insert(entity: SyncEntity, company: Company, work: _Work, written_fields, now, plural: str) -> None:
-    cleaned, index = work.cleaned, work.outcome.index
-    for name in entity.validator.required_on_insert:
-        if cleaned.get(name) is None:
-            code = "required" if name not in cleaned else "null"
-            detail = "This field is required." if code == "required" else "This field may not be null."
-            work.fail(json_pointer(plural, index, name), code, detail)
-    if work.outcome.errors:
-        return
+def _plan_insert(entity: SyncEntity, company: Company, work: _Work, written_fields, now) -> None:
+    cleaned = work.cleaned
     is_active = cleaned.get("is_active", True)
     defaults = entity.model_defaults
     row = {name: cleaned.get(name, defaults[name]) for name in written_fields}
@@ -372,8 +394,8 @@ def _plan_update(entity: SyncEntity, work: _Work, parents: dict, written_fields,
     elif stored["is_active"]:
         deleted_at = cleaned.get("deleted_at") or now
         work.soft_deleted = True
-    elif cleaned.get("deleted_at") is not None:
-        deleted_at = cleaned["deleted_at"]
+    # A row deleted already keeps its stamp, whatever deleted_at the item sends: its descendants
+    # carry the same stamp, and a restore finds them by it.
     if is_active != stored["is_active"]:
         changes["is_active"] = [stored["is_active"], is_active]
     if deleted_at != stored["deleted_at"]:

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from assemblies.services import Actor
 from ractory.api.filters import StrictBooleanField
-from ractory.api.problems import BadRequest, FieldError, Problem, ValidationFailed
+from ractory.api.problems import BadRequest, FieldError, Problem, ValidationFailed, json_pointer
 from ractory.api.views import StrictAPIView
 from tenants.permissions import CanReadEntities, CanSyncWrite
 from tenants.scoping import TenantScopedAPIView
@@ -50,7 +50,7 @@ def batch_items(body: dict, plural: str) -> list:
         raise BadRequest(
             f"Unknown top-level key '{unknown[0]}'; the body is {{\"{plural}\": [...]}}.",
             code="unknown_top_level_key",
-            errors=[FieldError(f"/{key}", "unknown_field", "Unknown top-level key.") for key in unknown],
+            errors=[FieldError(json_pointer(key), "unknown_field", "Unknown top-level key.") for key in unknown],
         )
     if plural not in body:
         raise BadRequest(
@@ -143,8 +143,12 @@ class RactorySyncView(StrictAPIView):
                     )
         except ValidationFailed as problem:
             if problem.code == "validation_error":
-                failed = len({error.pointer.split("/")[2] for error in problem.errors if error.pointer.count("/") >= 2})
-                record_failed_run(context, item_errors=problem.errors, failed_items=failed)
+                record_failed_run(
+                    context,
+                    item_errors=problem.errors,
+                    failed_items=getattr(problem, "failed_items", 0),
+                    company=getattr(problem, "company", None),
+                )
             else:  # idempotency_key_reused: refused as a whole, but on record like every other refusal
                 record_failed_run(context)
             raise

@@ -653,23 +653,7 @@ def test_unknown_and_server_owned_keys_are_each_422_unknown_field(sync, tree, pl
 
 # --- Required, null, blank ----------------------------------------------------------------------
 
-MISSING_PROJECT_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG sync/services.py:315-320 (_check_parents): an insert without project_guid but with "
-    "component_guid gets parent_mismatch on component_guid (expected project None) and, having an error, "
-    "never reaches the required check of _plan_insert: 'required' on project_guid is not reported",
-)
-REQUIRED_CASES = [
-    pytest.param(
-        plural,
-        name,
-        marks=[MISSING_PROJECT_BUG]
-        if name == "project_guid" and "component_guid" in REQUIRED_ON_INSERT[plural]
-        else [],
-    )
-    for plural in ENTITIES
-    for name in ("company_guid", *REQUIRED_ON_INSERT[plural])
-]
+REQUIRED_CASES = [(plural, name) for plural in ENTITIES for name in ("company_guid", *REQUIRED_ON_INSERT[plural])]
 
 
 @pytest.mark.parametrize(("plural", "field"), REQUIRED_CASES)
@@ -696,12 +680,13 @@ def test_an_item_with_only_company_guid_names_every_missing_field(sync, plural):
 
 
 @pytest.mark.parametrize("plural", ENTITIES)
-def test_an_empty_item_is_422_required_company_guid(sync, plural):
+def test_an_empty_item_names_company_guid_and_every_field_an_insert_needs(sync, plural):
     before = db_state()
 
     response = sync.items(plural, [{}])
 
-    assert_item_errors(response, [(f"/{plural}/0/company_guid", "required")])
+    expected = [(f"/{plural}/0/{name}", "required") for name in ("company_guid", *REQUIRED_ON_INSERT[plural])]
+    assert_item_errors(response, expected)
     assert db_state() == before
 
 
@@ -831,11 +816,6 @@ def test_all_errors_of_all_items_are_returned_together(sync, tree):
     assert db_state() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG sync/services.py:230 (_classify): items that already have a value error are left out "
-    "('live'), so their missing required fields (_plan_insert, line 330) are never reported",
-)
 def test_a_missing_required_field_is_reported_with_the_items_other_errors(sync):
     # No guid: this item can only be an insert, so `code` is certainly missing.
     response = sync.items("projects", [{"company_guid": sync.company_guid, "in_production": "yes"}])

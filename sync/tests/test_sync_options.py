@@ -476,3 +476,12 @@ def test_a_key_of_1_to_255_printable_characters_is_accepted(writer, company, key
 
     assert response.status_code == 200, response.content
     assert IdempotencyRecord.objects.get(company=company).key == key
+
+
+def test_dry_run_changes_show_timestamps_in_utc(writer, company):
+    project = writer.project()
+
+    body = writer.ok("projects", [writer.item("projects", guid=project, due_date=SENT)], query={"dry_run": "true"})
+
+    assert body["items"][0]["changes"]["due_date"] == [None, "2026-01-02T03:04:05.654321Z"]
+    assert row("projects", project, company).due_date is None

@@ -476,3 +476,15 @@ def test_no_credentials_is_401_and_writes_nothing(api, company, problem):
     problem(client.post("projects", [client.new("projects")]), 401, "not_authenticated")
 
     assert not MODELS["projects"].objects.exists()
+
+
+def test_a_system_admins_refused_sync_is_recorded_under_the_target_company(
+    system_admin, company, other_company, problem
+):
+    user, client = system_admin
+    admin = SyncClient(client, other_company)
+
+    problem(admin.post("projects", [admin.new("projects", code="")]), 422, "validation_error")
+
+    run = SyncRun.objects.get(entity="project")
+    assert (run.company_id, run.actor_user_id, run.status, run.errors) == (other_company.pk, user.pk, "failed", 1)

@@ -317,11 +317,6 @@ def test_an_unknown_top_level_key_next_to_the_wrapper_is_400(sync):
     assert db_state() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG sync/api/views.py batch_items: top-level pointers are built as f'/{key}' "
-    "without JSON Pointer escaping (json_pointer); 'a/b~c' gives '/a/b~c' instead of '/a~1b~0c'",
-)
 def test_the_pointer_of_an_unknown_top_level_key_is_escaped(sync):
     response = sync.post("projects", {"projects": [], "a/b~c": 1})
 

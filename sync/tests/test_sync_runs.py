@@ -255,7 +255,7 @@ def test_list_entries_carry_the_documented_fields(writer, runs, key, company):
         2,
     )
     assert (entry["inserted"], entry["errors"]) == (1, 1)
-    assert entry["error_summary"]["total"] == 1
+    assert entry["error_summary"]["total"] == 2  # the blank code and the missing project_guid
     assert entry["started_at"] == "2026-05-01T15:00:00Z"
     assert "id" not in entry
 

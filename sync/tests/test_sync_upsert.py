@@ -620,3 +620,37 @@ def test_pictures_round_trip_are_kept_when_left_out_and_cleared_by_null(writer, 
     assert body["items"][0]["action"] == "updated"
     assert row(plural, first["guid"], company).picture is None
     assert bytes(row(plural, second["guid"], company).picture) == other_picture
+
+
+def test_a_tombstone_may_name_its_deleted_parents(writer, company, forest):
+    """An ERP that deletes a component and then sends full tombstones of its pieces is not refused."""
+    _, component = forest["component"]
+    _, piece = forest["piece"]
+    _, project = forest["project"]
+    writer.ok("components", [writer.item("components", guid=component, is_active=False)])
+    stamped = row("pieces", piece, company).deleted_at
+    before = snapshot_all(company)
+
+    body = writer.ok(
+        "pieces",
+        [writer.item("pieces", guid=piece, project_guid=project, component_guid=component, is_active=False)],
+    )
+
+    assert body["items"][0]["action"] == "unchanged"
+    assert snapshot_all(company) == before
+    assert row("pieces", piece, company).deleted_at == stamped
+
+
+def test_a_new_deleted_at_on_a_deleted_row_keeps_the_stamp_its_descendants_share(writer, company, forest):
+    _, component = forest["component"]
+    _, piece = forest["piece"]
+    writer.ok("components", [writer.item("components", guid=component, is_active=False, deleted_at=SENT)])
+    before = snapshot_all(company)
+
+    body = writer.ok(
+        "components", [writer.item("components", guid=component, is_active=False, deleted_at="2026-03-03T03:03:03Z")]
+    )
+
+    assert body["items"][0]["action"] == "unchanged"
+    assert snapshot_all(company) == before
+    assert row("components", component, company).deleted_at == SENT_AT == row("pieces", piece, company).deleted_at
