@@ -1,4 +1,8 @@
-"""Writes on production rows shared by every write path: the set-based soft-delete cascade."""
+"""Writes on production rows shared by every write path: soft delete and restore, set-based.
+
+The DELETE and restore endpoints, sync items with ``is_active: false`` and the admin all go
+through these functions: one timestamp per cascade, one UPDATE per table, one audit row per root.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,10 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ractory.api.problems import Conflict, NotFound
 
 from .cascade import CASCADES, ENTITY_NAMES
 from .models import AuditEvent
@@ -19,6 +26,15 @@ class Actor:
     user_id: int | None = None
     api_key_id: int | None = None
     request_id: str | None = None
+
+    @classmethod
+    def of(cls, caller, request_id: str | None) -> Actor:
+        """The actor of a request's caller (a ``tenants.caller.Caller``)."""
+        return cls(
+            user_id=caller.user.pk if caller.user else None,
+            api_key_id=caller.api_key.pk if caller.api_key else None,
+            request_id=request_id,
+        )
 
 
 def cascade_soft_delete_from(*, model, company_id: int, root_ids: list[int], now: datetime) -> Counter:
@@ -48,7 +64,15 @@ def cascade_soft_delete_from(*, model, company_id: int, root_ids: list[int], now
     return touched
 
 
-def record_soft_deletes(*, model, company_id: int, roots: list[tuple[int, object]], touched: Counter, actor: Actor):
+def record_soft_deletes(
+    *,
+    model,
+    company_id: int,
+    roots: list[tuple[int, object]],
+    touched: Counter,
+    actor: Actor,
+    action: str = AuditEvent.Action.SOFT_DELETE,
+):
     """One audit row per cascade root: ``roots`` are (id, guid) pairs."""
     if not roots:
         return
@@ -58,7 +82,7 @@ def record_soft_deletes(*, model, company_id: int, roots: list[tuple[int, object
                 company_id=company_id,
                 actor_user_id=actor.user_id,
                 actor_api_key_id=actor.api_key_id,
-                action=AuditEvent.Action.SOFT_DELETE,
+                action=action,
                 entity=ENTITY_NAMES[model],
                 target_guid=guid,
                 rows_touched=1 + touched.get(root_id, 0),
@@ -89,3 +113,59 @@ def _insert_all(events: list[AuditEvent]) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+def soft_delete(*, model, row, actor: Actor) -> int:
+    """Soft-delete ``row`` and its active descendants with one timestamp (DELETE, admin).
+
+    A row deleted already is a 404 and nothing is re-stamped. Returns the rows touched.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        if not model.objects.filter(pk=row.pk, is_active=True).update(is_active=False, deleted_at=now, updated_at=now):
+            raise NotFound()  # deleted meanwhile by another request
+        touched = cascade_soft_delete_from(model=model, company_id=row.company_id, root_ids=[row.pk], now=now)
+        record_soft_deletes(
+            model=model, company_id=row.company_id, roots=[(row.pk, row.guid)], touched=touched, actor=actor
+        )
+    return 1 + touched.get(row.pk, 0)
+
+
+def restore(*, model, row, actor: Actor) -> int:
+    """Reactivate ``row`` and exactly the descendants deleted with it (the same ``deleted_at``).
+
+    Descendants deleted at another time stay deleted. An active row is a 404; a row whose parent
+    is deleted is a 409 ``parent_inactive``. Returns the rows touched.
+    """
+    stamp = row.deleted_at
+    for field in model._meta.concrete_fields:
+        if field.is_relation and field.name != "company":
+            parent_id = getattr(row, field.attname)
+            if parent_id is not None and not field.related_model.objects.filter(pk=parent_id, is_active=True).exists():
+                raise Conflict(
+                    f"The {field.name} of this {ENTITY_NAMES[model]} is deleted; restore it first.",
+                    code="parent_inactive",
+                )
+    now = timezone.now()
+    touched = 1
+    with transaction.atomic():
+        restored = model.objects.filter(pk=row.pk, is_active=False, deleted_at=stamp).update(
+            is_active=True, deleted_at=None, updated_at=now
+        )
+        if not restored:
+            raise NotFound()  # restored or re-stamped meanwhile
+        for child, link in CASCADES[model]:
+            touched += (
+                child.objects.for_company(row.company_id)
+                .filter(**{f"{link}_id": row.pk}, is_active=False, deleted_at=stamp)
+                .update(is_active=True, deleted_at=None, updated_at=now)
+            )
+        record_soft_deletes(
+            model=model,
+            company_id=row.company_id,
+            roots=[(row.pk, row.guid)],
+            touched=Counter({row.pk: touched - 1}),
+            actor=actor,
+            action=AuditEvent.Action.RESTORE,
+        )
+    return touched

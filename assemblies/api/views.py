@@ -10,13 +10,14 @@ from rest_framework.response import Response
 
 from ractory.api.filters import StrictBooleanField
 from ractory.api.problems import BadRequest, FieldError
-from tenants.permissions import CanReadEntities
+from tenants.permissions import CanDeleteEntities, CanReadEntities
 from tenants.scoping import TenantScopedAPIView
 
 from .. import filtersets
 from ..cascade import CASCADES
 from ..models import Article, Assembly, Component, Piece, Project
 from ..selectors import Representation
+from ..services import Actor, restore, soft_delete
 
 COMPANY_GUID = OpenApiParameter(
     "company_guid", str, description="SystemAdmin: only this company. Others: only their own (another → 403)."
@@ -100,9 +101,33 @@ class EntityDetailView(EntityBaseView):
         queryset = queryset.only("id", "company_id", "guid", "is_active", "deleted_at")
         return queryset if query_flag(self.request, "include_inactive") else queryset.filter(is_active=True)
 
+    def get_permissions(self):
+        if self.request.method == "DELETE":
+            return [CanDeleteEntities()]
+        return super().get_permissions()
+
     def get(self, request, guid):
         row = self.get_object()
         return Response(self.entity.representation.detail(self.get_queryset(), row.pk, row.company_id))
+
+    def delete(self, request, guid):
+        row = self.get_object()
+        soft_delete(model=self.model, row=row, actor=Actor.of(self.caller, getattr(request, "request_id", None)))
+        return Response(status=204)
+
+
+class EntityRestoreView(EntityBaseView):
+    permission_classes = [CanDeleteEntities]
+    extra_query_parameters = ("company_guid",)
+    extra_error_statuses = (409,)
+
+    def filter_detail_queryset(self, queryset):
+        return queryset.only("id", "company_id", "guid", "is_active", "deleted_at").filter(is_active=False)
+
+    def post(self, request, guid):
+        row = self.get_object()
+        restore(model=self.model, row=row, actor=Actor.of(self.caller, getattr(request, "request_id", None)))
+        return Response(status=204)
 
 
 def _schema_serializer(entity: ReadEntity, *, detail: bool):
@@ -153,12 +178,41 @@ def _views_for(entity: ReadEntity):
         return EntityDetailView.get(self, request, guid)
 
     get_detail.__doc__ = f"One {entity.singular}, with its picture (base64) and real counts of its active children."
+
+    @extend_schema(
+        tags=[entity.plural], operation_id=f"{entity.plural}_destroy", parameters=[COMPANY_GUID], responses={204: None}
+    )
+    def delete(self, request, guid):
+        return EntityDetailView.delete(self, request, guid)
+
+    delete.__doc__ = (
+        f"Soft-delete the {entity.singular} and its active descendants with one timestamp "
+        "(restorable together). A deleted one is a 404."
+    )
+
+    @extend_schema(
+        tags=[entity.plural],
+        operation_id=f"{entity.plural}_restore",
+        parameters=[COMPANY_GUID],
+        request=None,
+        responses={204: None},
+    )
+    def post_restore(self, request, guid):
+        return EntityRestoreView.post(self, request, guid)
+
+    post_restore.__doc__ = (
+        f"Restore a deleted {entity.singular} and exactly the descendants deleted with it. "
+        "An active one is a 404; one whose parent is deleted is a 409 parent_inactive."
+    )
     name = entity.singular.capitalize()
     list_view = type(f"{name}ListView", (EntityListView,), {"entity": entity, "get": get_list})
     detail_view = type(
-        f"{name}DetailView", (EntityDetailView,), {"entity": entity, "get": get_detail, "extra_error_statuses": (409,)}
+        f"{name}DetailView",
+        (EntityDetailView,),
+        {"entity": entity, "get": get_detail, "delete": delete, "extra_error_statuses": (409,)},
     )
-    return list_view, detail_view
+    restore_view = type(f"{name}RestoreView", (EntityRestoreView,), {"entity": entity, "post": post_restore})
+    return list_view, detail_view, restore_view
 
 
 ENTITY_VIEWS = {plural: _views_for(entity) for plural, entity in READ_ENTITIES.items()}

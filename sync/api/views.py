@@ -102,11 +102,7 @@ class RactorySyncView(StrictAPIView):
             atomic=atomic,
             idempotency_key=idempotency.idempotency_key(request),
         )
-        actor = Actor(
-            user_id=caller.user.pk if caller.user else None,
-            api_key_id=caller.api_key.pk if caller.api_key else None,
-            request_id=context.request_id,
-        )
+        actor = Actor.of(caller, context.request_id)
         try:
             with transaction.atomic():
                 key = context.idempotency_key
