@@ -25,6 +25,18 @@ KEY_ID_ALPHABET = string.ascii_lowercase + string.digits
 KEY_ID_LENGTH = 12
 
 
+def save_or_conflict(row, conflict: Conflict) -> None:
+    """Save; a unique constraint that a concurrent request won meanwhile is a 409, not a 500.
+
+    The checks before a save give the precise answer; this covers the race between check and save.
+    """
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        raise conflict from None
+
+
 # --- Companies --------------------------------------------------------------------------------
 
 
@@ -54,12 +66,7 @@ def create_company(
         company = Company(name=name, short_name=short_name, logo_path=logo_path, company_index=company_index)
         if guid is not None:
             company.guid = guid
-        try:
-            with transaction.atomic():
-                company.save()
-        except IntegrityError:
-            # A concurrent create won the race for the same name or index.
-            raise Conflict("The company name or index was just taken.", code="name_taken") from None
+        save_or_conflict(company, Conflict("The company name or index was just taken.", code="name_taken"))
     return company
 
 
@@ -69,11 +76,7 @@ def update_company(*, company: Company, changes: dict) -> Company:
     _company_conflicts(name=changes.get("name"), company_index=changes.get("company_index"), exclude=company)
     for field, value in changes.items():
         setattr(company, field, value)
-    try:
-        with transaction.atomic():
-            company.save()
-    except IntegrityError:
-        raise Conflict("The company name or index was just taken.", code="name_taken") from None
+    save_or_conflict(company, Conflict("The company name or index was just taken.", code="name_taken"))
     return company
 
 
@@ -144,11 +147,7 @@ def create_user(
     # Admins may log in to the Django admin, which is tenant-aware.
     user.is_staff = role in {Role.SYSTEM_ADMIN, Role.COMPANY_ADMIN}
     user.is_superuser = role == Role.SYSTEM_ADMIN
-    try:
-        with transaction.atomic():
-            user.save()
-    except IntegrityError:
-        raise Conflict(f"The email {email} is taken.", code="email_taken") from None
+    save_or_conflict(user, Conflict(f"The email {email} is taken.", code="email_taken"))
     return user
 
 
@@ -181,11 +180,7 @@ def update_user(*, user: User, changes: dict, by: Caller) -> User:
     if password is not None:
         _check_password(password, user)
         user.set_password(password)
-    try:
-        with transaction.atomic():
-            user.save()
-    except IntegrityError:
-        raise Conflict("The email is taken.", code="email_taken") from None
+    save_or_conflict(user, Conflict("The email is taken.", code="email_taken"))
     return user
 
 

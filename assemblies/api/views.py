@@ -8,8 +8,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from ractory.api.filters import StrictBooleanField
-from ractory.api.problems import BadRequest, FieldError
+from ractory.api.filters import boolean_query_parameter
 from tenants.permissions import CanDeleteEntities, CanReadEntities
 from tenants.scoping import TenantScopedAPIView
 
@@ -51,21 +50,6 @@ READ_ENTITIES = {
 }
 
 
-def query_flag(request, name: str) -> bool:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return False
-    try:
-        value = StrictBooleanField().clean(raw)
-    except Exception:  # noqa: BLE001 - django's ValidationError
-        value = None
-    if value is None:
-        raise BadRequest(
-            f"Query parameter '{name}' must be true or false.",
-            code="invalid_query_parameter",
-            errors=[FieldError(f"/query/{name}", "invalid", "Must be true or false.")],
-        )
-    return value
 
 
 class EntityBaseView(TenantScopedAPIView):
@@ -99,7 +83,9 @@ class EntityDetailView(EntityBaseView):
 
     def filter_detail_queryset(self, queryset):
         queryset = queryset.only("id", "company_id", "guid", "is_active", "deleted_at")
-        return queryset if query_flag(self.request, "include_inactive") else queryset.filter(is_active=True)
+        if boolean_query_parameter(self.request, "include_inactive"):
+            return queryset
+        return queryset.filter(is_active=True)
 
     def get_permissions(self):
         if self.request.method == "DELETE":

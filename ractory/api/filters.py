@@ -78,3 +78,21 @@ class StrictFilterBackend(DjangoFilterBackend):
 def reject_query_parameters(request, allowed: set[str] = frozenset()) -> None:
     """For endpoints without filters: anything but ``allowed`` in the query string is a 400."""
     _unknown_parameters(request, None, set(allowed))
+
+
+def boolean_query_parameter(request, name: str, default: bool = False) -> bool:
+    """A ``true``/``false`` query parameter read by a view itself (not by a filterset)."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = StrictBooleanField().clean(raw)
+    except forms.ValidationError:
+        value = None
+    if value is None:
+        raise BadRequest(
+            f"Query parameter '{name}' must be true or false.",
+            code="invalid_query_parameter",
+            errors=[FieldError(f"/query/{name}", "invalid", "Must be true or false.")],
+        )
+    return value

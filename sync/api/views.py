@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from assemblies.services import Actor
-from ractory.api.filters import StrictBooleanField
+from ractory.api.filters import boolean_query_parameter
 from ractory.api.problems import BadRequest, FieldError, Problem, ValidationFailed, json_pointer
 from ractory.api.views import StrictAPIView
 from tenants.permissions import CanReadEntities, CanSyncWrite
@@ -26,21 +26,6 @@ from .serializers import SyncResultSerializer
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
-def query_flag(request, name: str, default: bool) -> bool:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = StrictBooleanField().clean(raw)
-    except Exception:  # noqa: BLE001 - django's ValidationError: any failure is the same 400
-        value = None
-    if value is None:
-        raise BadRequest(
-            f"Query parameter '{name}' must be true or false.",
-            code="invalid_query_parameter",
-            errors=[FieldError(f"/query/{name}", "invalid", "Must be true or false.")],
-        )
-    return value
 
 
 def batch_items(body: dict, plural: str) -> list:
@@ -84,8 +69,8 @@ class RactorySyncView(StrictAPIView):
 
     def post(self, request):
         entity = self.entity
-        dry_run = query_flag(request, "dry_run", False)
-        atomic = query_flag(request, "atomic", True)
+        dry_run = boolean_query_parameter(request, "dry_run", False)
+        atomic = boolean_query_parameter(request, "atomic", True)
         raw_body = request._request.body  # read before DRF parses it: hashed for idempotency
         items = batch_items(request.data, entity.plural)
         caller = request.user
