@@ -40,7 +40,9 @@ class ItemOutcome:
         result: dict[str, Any] = {"index": self.index, "guid": str(self.guid) if self.guid else None}
         result["action"] = self.action
         if dry_run and self.action == UPDATED:
-            result["changes"] = self.changes or {}
+            result["changes"] = {
+                name: [_jsonable(old), _jsonable(new)] for name, (old, new) in (self.changes or {}).items()
+            }
         if self.errors:
             result["errors"] = [error.as_dict() for error in self.errors]
         return result
@@ -309,7 +311,6 @@ def _check_parents(entity: SyncEntity, work: _Work, parents: dict, plural: str) 
     index, cleaned, stored = work.outcome.index, work.cleaned, work.existing
     rows: dict[str, dict | None] = {}
     for parent in entity.parents:
-        pointer = json_pointer(plural, index, parent.input_field)
         if parent.input_field in cleaned:
             guid = cleaned[parent.input_field]
             if guid is None:
@@ -317,6 +318,7 @@ def _check_parents(entity: SyncEntity, work: _Work, parents: dict, plural: str) 
                 work.parent_ids[parent.name] = None
                 continue
             row = parents[parent.name]["by_guid"].get(guid)
+            pointer = json_pointer(plural, index, parent.input_field)  # used on failure only
             if row is None:
                 work.fail(pointer, "parent_not_found", f"No {parent.name} {guid} in this company.")
                 continue
@@ -336,7 +338,11 @@ def _check_parents(entity: SyncEntity, work: _Work, parents: dict, plural: str) 
             work.parent_ids[parent.name] = parent_id
             row = parents[parent.name]["by_id"].get(parent_id) if parent_id is not None else None
             if row is not None and not row["is_active"] and cleaned.get("is_active", True):
-                work.fail(pointer, "parent_inactive", f"The {parent.name} of this row is deleted; restore it first.")
+                work.fail(
+                    json_pointer(plural, index, parent.input_field),
+                    "parent_inactive",
+                    f"The {parent.name} of this row is deleted; restore it first.",
+                )
     if work.outcome.errors:
         return
     for rule in entity.consistency:
@@ -379,7 +385,7 @@ def _plan_update(entity: SyncEntity, work: _Work, parents: dict, written_fields,
     changes: dict[str, list] = {}
     for name in entity.data_fields:
         if name in cleaned and name in stored and _stored(stored[name]) != cleaned[name]:
-            changes[name] = [_jsonable(stored[name]), _jsonable(cleaned[name])]
+            changes[name] = [stored[name], cleaned[name]]  # shown (formatted) by dry runs only
     for parent in entity.parents:
         if parent.input_field in cleaned and work.parent_ids.get(parent.name) != stored[parent.column]:
             old = parents[parent.name]["by_id"].get(stored[parent.column])
@@ -399,7 +405,7 @@ def _plan_update(entity: SyncEntity, work: _Work, parents: dict, written_fields,
     if is_active != stored["is_active"]:
         changes["is_active"] = [stored["is_active"], is_active]
     if deleted_at != stored["deleted_at"]:
-        changes["deleted_at"] = [_jsonable(stored["deleted_at"]), _jsonable(deleted_at)]
+        changes["deleted_at"] = [stored["deleted_at"], deleted_at]
     work.outcome.guid = stored["guid"]
     if not changes:
         work.outcome.action = UNCHANGED
@@ -425,7 +431,9 @@ def _write(entity: SyncEntity, company: Company, works: list[_Work], actor: Acto
         return
     rows = sorted((work.row for work in works), key=lambda row: row["guid"])
     now = timezone.now()
-    with transaction.atomic():
+    # No savepoint: the callers run the whole request in one transaction and never recover
+    # from an error inside it.
+    with transaction.atomic(savepoint=False):
         inserted = upsert_rows(model=entity.model, company_id=company.pk, rows=rows, now=now)
         for work in works:
             # A row another request inserted after we looked is an update, not an insert.

@@ -38,6 +38,16 @@ def _value(row: dict, field, company_id: int, now: datetime):
     return row.get(field.attname, row.get(field.name))
 
 
+def _column(rows: list[dict], field, company_id: int, now: datetime) -> list:
+    """One column of the batch, built in one comprehension (this runs 60 times per 1000 rows)."""
+    if field.attname == "company_id":
+        return [company_id] * len(rows)
+    if field.attname == "created_at":
+        return [row.get("created_at") or now for row in rows]
+    key = field.attname if field.attname in rows[0] else field.name
+    return [row.get(key) for row in rows]
+
+
 def upsert_rows(*, model, company_id: int, rows: list[dict], now: datetime) -> dict:
     """Write ``rows`` (full rows, keyed by guid). Returns {guid: True if inserted, False if updated}."""
     if not rows:
@@ -48,7 +58,7 @@ def upsert_rows(*, model, company_id: int, rows: list[dict], now: datetime) -> d
     updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in names if name not in INSERT_ONLY_COLUMNS)
     conflict = "ON CONFLICT (company_id, guid) DO UPDATE SET " + updates
     if connection.vendor == "postgresql":
-        arrays = [[_value(row, field, company_id, now) for row in rows] for field in fields]
+        arrays = [_column(rows, field, company_id, now) for field in fields]
         casts = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
         sql = (
             f"INSERT INTO {table} ({', '.join(names)}) SELECT * FROM unnest({casts}) "  # noqa: S608 - model names

@@ -9,22 +9,20 @@ import math
 import pytest
 from django.test import override_settings
 
-from ractory.api.parsers import HugeInteger, StrictJSONParser, json_depth, parse_json_body
+from ractory.api.parsers import HugeInteger, StrictJSONParser, nesting_depth, parse_json_body
 from ractory.api.problems import Problem, json_pointer
 
-# --- json_depth -------------------------------------------------------------------------------
+# --- nesting_depth ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("raw", "depth"),
     [
-        (b"", 0),
         (b"42", 0),
         (b'"text"', 0),
         (b"{}", 1),
         (b"[]", 1),
         (b'{"a": [1, {"b": []}]}', 4),
-        (b"[[]][[[]]]", 3),
         (b'"[[[[{{{{"', 0),
         (b'{"a": "]]]]", "b": [[]]}', 3),
         (b'{"a": "}}}}}}"}', 1),
@@ -35,13 +33,18 @@ from ractory.api.problems import Problem, json_pointer
         (b"[" * 40 + b"]" * 40, 40),
     ],
 )
-def test_json_depth(raw, depth):
-    assert json_depth(raw) == depth
+def test_nesting_depth(raw, depth):
+    assert nesting_depth(json.loads(raw)) == depth
 
 
-def test_json_depth_ignores_brackets_in_long_strings():
+def test_nesting_depth_ignores_brackets_in_long_strings():
     raw = json.dumps({"picture": "[" * 100_000, "nested": [[["x"]]]}).encode()
-    assert json_depth(raw) == 4
+    assert nesting_depth(json.loads(raw)) == 4
+    assert parse_json_body(raw)["nested"] == [[["x"]]]
+
+
+def test_nesting_depth_stops_early_past_the_limit():
+    assert nesting_depth(json.loads(b"[" * 50 + b"]" * 50), limit=10) == 11
 
 
 # --- parse_json_body: huge integers -----------------------------------------------------------
@@ -98,7 +101,7 @@ def test_nan_and_infinity_are_parsed_as_values_for_validation_to_refuse():
         (b'{"a": ', "invalid_json", "The request body is not valid JSON (line 1, column 7)."),
         (b'{"a": 1}\n{"b": 2}', "invalid_json", "The request body is not valid JSON (line 2, column 1)."),
         (b'{"a": "\xff"}', "invalid_json", "The request body is not valid UTF-8."),
-        (b"[" * 33 + b"]" * 33, "json_too_deep", "JSON is nested 33 levels deep; the limit is 32."),
+        (b"[" * 33 + b"]" * 33, "json_too_deep", "JSON is nested more than 32 levels deep."),
     ],
     ids=["empty", "whitespace", "truncated", "two-documents", "not-utf8", "too-deep"],
 )
@@ -108,11 +111,17 @@ def test_parse_json_body_refusals_are_400_problems(raw, code, detail):
     assert (caught.value.status, caught.value.code, caught.value.detail) == (400, code, detail)
 
 
-def test_depth_is_checked_before_decoding():
-    # Too deep and not UTF-8: the cheap depth check answers first.
+def test_too_deep_and_not_utf8_is_a_400_either_way():
     with pytest.raises(Problem) as caught:
         parse_json_body(b"[" * 40 + b'"\xff"' + b"]" * 40)
-    assert caught.value.code == "json_too_deep"
+    assert (caught.value.status, caught.value.code) == (400, "invalid_json")
+
+
+def test_a_body_nested_past_the_limit_names_its_depth():
+    with pytest.raises(Problem) as caught:
+        parse_json_body(b"[" * 40 + b"]" * 40)
+    assert (caught.value.status, caught.value.code) == (400, "json_too_deep")
+    assert caught.value.detail == "JSON is nested more than 32 levels deep."
 
 
 def test_depth_at_the_limit_is_parsed():
@@ -129,7 +138,7 @@ def test_depth_limit_is_the_setting():
         parse_json_body(b'{"a": [[[[]]]]}')
     assert (caught.value.code, caught.value.detail) == (
         "json_too_deep",
-        "JSON is nested 5 levels deep; the limit is 4.",
+        "JSON is nested more than 4 levels deep.",
     )
 
 

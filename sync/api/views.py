@@ -26,8 +26,6 @@ from .serializers import SyncResultSerializer
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
-
-
 def batch_items(body: dict, plural: str) -> list:
     """The item list of ``{"<plural>": [...]}``; any other shape is a 400."""
     unknown = [key for key in body if key != plural]
