@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -30,6 +31,18 @@ class RactoryFilterSet(django_filters.FilterSet):
         field_name="updated_at", lookup_expr="gte", help_text="Rows created or updated at or after this time."
     )
     parent_filters: tuple[str, ...] = ()
+
+    def is_valid(self):
+        # An empty value (``?project_guid=``) is not "no filter": it would silently return every
+        # row. A typed parameter (guid, flag, time) must hold a value; text filters handle "".
+        valid = super().is_valid()
+        for name, filter_ in self.filters.items():
+            if isinstance(filter_, django_filters.CharFilter) or self.data.get(name) != "":
+                continue
+            if name not in self.form.errors:
+                self.form.add_error(name, forms.ValidationError("Must not be empty.", code="invalid"))
+            valid = False
+        return valid
 
     def filter_queryset(self, queryset):
         if not self.form.cleaned_data.get("include_inactive"):
@@ -64,6 +77,15 @@ class RactoryFilterSet(django_filters.FilterSet):
         return queryset
 
 
+class ExactTextFilter(django_filters.CharFilter):
+    """An exact match; ``?barcode=`` matches rows whose value is "" (kept as sent), not every row."""
+
+    def filter(self, qs, value):
+        if value == "" and self.field_name in self.parent.data:
+            return qs.filter(**{self.field_name: ""})
+        return super().filter(qs, value)
+
+
 @extend_schema_field(OpenApiTypes.UUID)
 class ParentGuidFilter(django_filters.UUIDFilter):
     """A parent guid; applied with the other parent filters in ``RactoryFilterSet``."""
@@ -74,7 +96,7 @@ def _parent_filter(name: str) -> ParentGuidFilter:
 
 
 class ProjectFilterSet(RactoryFilterSet):
-    code = django_filters.CharFilter(help_text="Exact code.")
+    code = ExactTextFilter(help_text="Exact code.")
     search = django_filters.CharFilter(field_name="code", lookup_expr="icontains", help_text="Substring of the code.")
 
     class Meta:
@@ -106,8 +128,8 @@ class PieceFilterSet(RactoryFilterSet):
     project_guid = _parent_filter("project")
     component_guid = _parent_filter("component")
     assembly_guid = _parent_filter("assembly")
-    piece_id = django_filters.CharFilter(help_text="Exact piece id.")
-    barcode = django_filters.CharFilter(help_text="Exact barcode.")
+    piece_id = ExactTextFilter(help_text="Exact piece id.")
+    barcode = ExactTextFilter(help_text="Exact barcode.")
 
     class Meta:
         model = Piece

@@ -138,17 +138,27 @@ def restore(*, model, row, actor: Actor) -> int:
     is deleted is a 409 ``parent_inactive``. Returns the rows touched.
     """
     stamp = row.deleted_at
-    for field in model._meta.concrete_fields:
-        if field.is_relation and field.name != "company":
-            parent_id = getattr(row, field.attname)
-            if parent_id is not None and not field.related_model.objects.filter(pk=parent_id, is_active=True).exists():
-                raise Conflict(
-                    f"The {field.name} of this {ENTITY_NAMES[model]} is deleted; restore it first.",
-                    code="parent_inactive",
-                )
     now = timezone.now()
     touched = 1
     with transaction.atomic():
+        # Lock the parents while checking them, so a concurrent DELETE of a parent cannot leave
+        # this row active under a deleted parent.
+        links = [field for field in model._meta.concrete_fields if field.is_relation and field.name != "company"]
+        parent_ids = model.objects.filter(pk=row.pk).values(*(field.attname for field in links)).get() if links else {}
+        for field in links:
+            parent_id = parent_ids[field.attname]
+            if parent_id is not None:
+                parent = (
+                    field.related_model.objects.for_company(row.company_id)
+                    .select_for_update()
+                    .filter(pk=parent_id)
+                    .values("is_active")
+                )
+                if not parent.get()["is_active"]:
+                    raise Conflict(
+                        f"The {field.name} of this {ENTITY_NAMES[model]} is deleted; restore it first.",
+                        code="parent_inactive",
+                    )
         restored = model.objects.filter(pk=row.pk, is_active=False, deleted_at=stamp).update(
             is_active=True, deleted_at=None, updated_at=now
         )

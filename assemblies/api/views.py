@@ -50,8 +50,6 @@ READ_ENTITIES = {
 }
 
 
-
-
 class EntityBaseView(TenantScopedAPIView):
     entity: ReadEntity
     permission_classes = [CanReadEntities]
