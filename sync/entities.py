@@ -74,6 +74,10 @@ class SyncEntity:
         return tuple(name for name in self.validator.field_names if name not in shared and name not in parents)
 
     @cached_property
+    def data_field_set(self) -> frozenset[str]:
+        return frozenset(self.data_fields)
+
+    @cached_property
     def model_defaults(self) -> dict[str, object]:
         """Column defaults applied to inserts for fields an item leaves out."""
         defaults = {}

@@ -383,9 +383,14 @@ def _plan_insert(entity: SyncEntity, company: Company, work: _Work, written_fiel
 def _plan_update(entity: SyncEntity, work: _Work, parents: dict, written_fields, now) -> None:
     cleaned, stored = work.cleaned, work.existing
     changes: dict[str, list] = {}
-    for name in entity.data_fields:
-        if name in cleaned and name in stored and _stored(stored[name]) != cleaned[name]:
-            changes[name] = [stored[name], cleaned[name]]  # shown (formatted) by dry runs only
+    data_fields = entity.data_field_set
+    for name, new in cleaned.items():
+        if name in data_fields and name in stored:
+            old = stored[name]
+            if type(old) is memoryview:  # a picture, as PostgreSQL returns bytea
+                old = bytes(old)
+            if old != new:
+                changes[name] = [old, new]  # shown (formatted) by dry runs only
     for parent in entity.parents:
         if parent.input_field in cleaned and work.parent_ids.get(parent.name) != stored[parent.column]:
             old = parents[parent.name]["by_id"].get(stored[parent.column])
@@ -410,7 +415,10 @@ def _plan_update(entity: SyncEntity, work: _Work, parents: dict, written_fields,
     if not changes:
         work.outcome.action = UNCHANGED
         return
-    row = {name: (cleaned[name] if name in cleaned else _stored(stored[name])) for name in written_fields}
+    row = {name: stored[name] for name in written_fields}
+    if "picture" in row:
+        row["picture"] = _stored(row["picture"])
+    row.update({name: value for name, value in cleaned.items() if name in row})
     row.update(
         guid=stored["guid"],
         company_id=None,  # filled by the writer from the company
