@@ -91,4 +91,7 @@ class Piece(RactoryEntity):
             *RactoryEntity.Meta.indexes,
             models.Index(fields=["company", "piece_id"], name="piece_co_piece_id_idx"),
             models.Index(fields=["company", "barcode"], name="piece_co_barcode_idx"),
+            # The list order (created_at, id) of a company's live pieces, read page by page:
+            # without it every page sorts all of the company's pieces (docs/performance.md).
+            models.Index(fields=["company", "is_active", "created_at", "id"], name="piece_co_list_order_idx"),
         ]

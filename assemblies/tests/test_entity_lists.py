@@ -826,10 +826,10 @@ BAD_QUERIES = [
     ("projects", "unknown=1", "unknown"),
     ("pieces", "code=P-1", "code"),  # a filter of another entity
     ("projects", "piece_id=PC-1", "piece_id"),
-    ("assemblies", "assembly_guid=" + str(uuid.uuid4()), "assembly_guid"),
-    ("components", "component_guid=" + str(uuid.uuid4()), "component_guid"),
+    ("assemblies", "assembly_guid=" + "963f3e6f-feae-471c-b9d0-0d4c7bf02316", "assembly_guid"),
+    ("components", "component_guid=" + "548d23f2-fd8e-4ede-ac39-2ee5be651832", "component_guid"),
     ("articles", "search=x", "search"),
-    ("pieces", "projectguid=" + str(uuid.uuid4()), "projectguid"),
+    ("pieces", "projectguid=" + "24f1fd37-d514-443e-9af8-4bce299e1f07", "projectguid"),
 ]
 
 
