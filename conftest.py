@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 
 import pytest
 from rest_framework.test import APIClient
@@ -119,3 +120,10 @@ def assert_problem(response, status: int, code: str | None = None) -> dict:
     if code is not None:
         assert body["code"] == code, body
     return body
+
+
+@pytest.fixture(autouse=True)
+def separate_rate_limit_counters(settings):
+    # Every test counts on counters of its own (memory or Redis), so no test inherits another's
+    # requests; rate-limit tests lower the limits with the settings fixture.
+    settings.RATE_LIMIT_KEY_PREFIX = f"test:{uuid.uuid4().hex}"

@@ -202,6 +202,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 RATE_LIMIT_PER_MINUTE = env_int("RATE_LIMIT_PER_MINUTE", 600, minimum=1)
 RATE_LIMIT_COMPANY_PER_MINUTE = env_int("RATE_LIMIT_COMPANY_PER_MINUTE", 5 * RATE_LIMIT_PER_MINUTE, minimum=1)
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+RATE_LIMIT_KEY_PREFIX = os.environ.get("RATE_LIMIT_KEY_PREFIX", "ractory:ratelimit").strip()
 # A key's last_used_at is written at most this often, so authentication stays read-only.
 API_KEY_LAST_USED_RESOLUTION = timedelta(minutes=1)
 

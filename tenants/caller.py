@@ -48,6 +48,11 @@ class Caller:
         return frozenset(self.api_key.scopes) if self.api_key is not None else frozenset()
 
     @property
+    def rate_limit_key(self) -> str:
+        """The counter this caller's requests are counted on (ractory.api.ratelimit)."""
+        return f"key:{self.api_key.pk}" if self.api_key is not None else f"user:{self.user.pk}"
+
+    @property
     def actor_label(self) -> str:
         """How logs name the caller: a key by its prefix, a user by guid (never a secret)."""
         if self.api_key is not None:

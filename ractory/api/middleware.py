@@ -12,6 +12,7 @@ from django.core.exceptions import DisallowedHost
 
 from .exception_handler import WWW_AUTHENTICATE, problem_or_internal_error
 from .problems import PROBLEM_CONTENT_TYPE, Problem, problem_response
+from .ratelimit import rate_limited, spend_for_anonymous
 from .request_context import current_request_id
 
 access_logger = logging.getLogger("ractory.access")
@@ -63,6 +64,11 @@ def is_html_path(path: str) -> bool:
     return path in HTML_PATHS or path.startswith(HTML_PATH_PREFIXES)
 
 
+def counts_towards_rate_limit(path: str) -> bool:
+    """The API's paths; not the admin, the documentation pages or static files."""
+    return not is_html_path(path) and not path.startswith("/static/")
+
+
 class ProblemMiddleware:
     """Answers problem documents for what Django itself rejects before or around a view.
 
@@ -77,6 +83,18 @@ class ProblemMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        response = self.respond(request)
+        if "X-RateLimit-Limit" not in response and counts_towards_rate_limit(request.path):
+            # Not answered by an API view (unknown path, oversize body, bad host): counted per
+            # client IP, so every API response carries the rate-limit headers.
+            state = getattr(request, "rate_limit", None) or spend_for_anonymous(request)
+            if state.exceeded:
+                response = problem_response(request, rate_limited(state))
+            for name, value in state.headers().items():
+                response[name] = value
+        return response
+
+    def respond(self, request):
         try:
             request.get_host()
         except DisallowedHost:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -13,6 +14,7 @@ import ractory
 
 from .filters import StrictFilterBackend, allowed_query_parameters, reject_query_parameters
 from .pagination import ArrayPagination
+from .ratelimit import Budget, rate_limited, spend, spend_for_anonymous
 
 HEALTH_DB_TIMEOUT_MS = 2000
 
@@ -30,6 +32,41 @@ class StrictAPIView(GenericAPIView):
     extra_error_statuses: tuple[int, ...] = ()
     pagination_class = ArrayPagination
     filter_backends = [StrictFilterBackend]
+
+    def perform_authentication(self, request):
+        """Authenticate, then count the request against its rate limits (429 before any view).
+
+        A valid credential spends its own budget and its company's; a request without one (or
+        with a bad one) spends its client IP's, so a flood of bad keys is throttled too.
+        """
+        try:
+            super().perform_authentication(request)
+        except exceptions.AuthenticationFailed:
+            self._spend(request, spend_for_anonymous(request))
+            raise
+        caller = request.user
+        if caller is None:
+            state = spend_for_anonymous(request)
+        else:
+            state = spend(
+                Budget(caller.rate_limit_key, settings.RATE_LIMIT_PER_MINUTE),
+                Budget(f"company:{caller.company.pk}", settings.RATE_LIMIT_COMPANY_PER_MINUTE),
+            )
+        self._spend(request, state)
+
+    @staticmethod
+    def _spend(request, state) -> None:
+        request._request.rate_limit = state
+        if state.exceeded:
+            raise rate_limited(state)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        state = getattr(request._request, "rate_limit", None)
+        if state is not None:
+            for name, value in state.headers().items():
+                response[name] = value
+        return response
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
