@@ -1,6 +1,6 @@
-"""The production entities in the Django admin: read-only (the ERP is the source of truth),
-tenant-aware, and fast on 100,000 pieces (joined parents, no full-table counts, no pictures
-in lists)."""
+"""The production entities (Ractory and MES) in the Django admin: read-only (the ERP is the source
+of truth), tenant-aware, and fast on 100,000 pieces (joined parents, no full-table counts, no
+pictures in lists)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.utils.html import format_html
 
 from tenants.admin import TenantAdminMixin, is_system_admin
 
-from .models import Article, Assembly, AuditEvent, Component, Piece, Project
+from .models import Article, Assembly, AuditEvent, Cell, Component, Job, Operation, Part, Piece, Project, Resource
 
 IMAGE_SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -43,7 +43,13 @@ class RactoryEntityAdmin(TenantAdminMixin, admin.ModelAdmin):
         return filters
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer(*(["picture"] if self._has_picture() else []))
+        # Pictures are never read for pages: neither the row's nor its joined parents'.
+        pictures = ["picture"] if self._has_picture() else []
+        for name in self.parents:
+            parent = self.model._meta.get_field(name).related_model
+            if any(field.name == "picture" for field in parent._meta.concrete_fields):
+                pictures.append(f"{name}__picture")
+        return super().get_queryset(request).defer(*pictures)
 
     def get_readonly_fields(self, request, obj=None):
         fields = [field.name for field in self.model._meta.concrete_fields if field.name != "picture"]
@@ -143,3 +149,77 @@ class AuditEventAdmin(TenantAdminMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class MesEntityAdmin(RactoryEntityAdmin):
+    """An MES table: keyed by its ERP's external id, filtered by source and status, parents as links."""
+
+    search_fields = ["=guid", "=external_id"]
+
+    def get_list_display(self, request):
+        return [
+            "external_id",
+            *self.list_display,
+            *(f"{name}_link" for name in self.parents),
+            "external_source",
+            "is_active",
+            "synced_at",
+            "updated_at",
+        ]
+
+    def get_list_filter(self, request):
+        names = {field.name for field in self.model._meta.concrete_fields}
+        filters = ["is_active", "external_source", *(name for name in ("status", "active") if name in names)]
+        if is_system_admin(request):
+            filters.append("company")
+        return filters
+
+
+def _mes_parent_link(name: str):
+    @admin.display(description=name, ordering=f"{name}__created_at")
+    def link(self, obj):
+        parent = getattr(obj, name)
+        url = reverse(f"admin:assemblies_{parent._meta.model_name}_change", args=[parent.pk])
+        return format_html('<a href="{}">{}</a>', url, str(parent))  # job number, part number, cell name
+
+    return link
+
+
+def _with_mes_parent_links(cls):
+    for name in cls.parents:
+        setattr(cls, f"{name}_link", _mes_parent_link(name))
+    return cls
+
+
+@admin.register(Cell)
+class CellAdmin(MesEntityAdmin):
+    list_display = ["name", "sequence", "color", "active"]
+    search_fields = [*MesEntityAdmin.search_fields, "name"]
+
+
+@admin.register(Resource)
+class ResourceAdmin(MesEntityAdmin):
+    list_display = ["name", "type", "identifier", "location", "status", "active"]
+    search_fields = [*MesEntityAdmin.search_fields, "name", "=identifier"]
+
+
+@admin.register(Job)
+class JobAdmin(MesEntityAdmin):
+    list_display = ["job_number", "customer", "due_date", "priority", "status"]
+    search_fields = [*MesEntityAdmin.search_fields, "job_number"]
+
+
+@admin.register(Part)
+@_with_mes_parent_links
+class PartAdmin(MesEntityAdmin):
+    parents = ("job",)
+    list_display = ["part_number", "material", "quantity", "status"]
+    search_fields = [*MesEntityAdmin.search_fields, "part_number"]
+
+
+@admin.register(Operation)
+@_with_mes_parent_links
+class OperationAdmin(MesEntityAdmin):
+    parents = ("part", "cell")
+    list_display = ["sequence", "operation_name", "estimated_time_minutes", "status"]
+    search_fields = [*MesEntityAdmin.search_fields, "operation_name"]

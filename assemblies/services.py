@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from ractory.api.problems import Conflict, NotFound
 
-from .cascade import CASCADES, ENTITY_NAMES
+from .cascade import CASCADES, ENTITY_NAMES, link_hops
 from .models import AuditEvent
 
 
@@ -51,13 +51,21 @@ def cascade_soft_delete_from(*, model, company_id: int, root_ids: list[int], now
     placeholders = ", ".join(["%s"] * len(root_ids))
     with connection.cursor() as cursor:
         for child, link in CASCADES[model]:
-            table = child._meta.db_table
-            column = f"{link}_id"
+            (table, column), *through = link_hops(child, link)
+            # The root id of a descendant row: its own FK column, or for a link through
+            # intermediate parents (a job's operations: part__job) one primary-key lookup per hop.
+            root_of = f"{table}.{column}"
+            for number, (hop_table, hop_column) in enumerate(through):
+                root_of = f"(SELECT h{number}.{hop_column} FROM {hop_table} h{number} WHERE h{number}.id = {root_of})"  # noqa: S608
+            # The descendants of the roots, walked down from the roots along the FK indexes.
+            selected = f"IN ({placeholders})"
+            for hop_table, hop_column in reversed(through):
+                selected = f"IN (SELECT id FROM {hop_table} WHERE {hop_column} {selected})"  # noqa: S608
             cursor.execute(
                 f"UPDATE {table} SET is_active = FALSE, updated_at = %s, "  # noqa: S608 - names from models
-                f"deleted_at = (SELECT r.deleted_at FROM {root_table} r WHERE r.id = {table}.{column}) "
-                f"WHERE company_id = %s AND is_active AND {column} IN ({placeholders}) "
-                f"RETURNING {column}",
+                f"deleted_at = (SELECT r.deleted_at FROM {root_table} r WHERE r.id = {root_of}) "
+                f"WHERE company_id = %s AND is_active AND {column} {selected} "
+                f"RETURNING {root_of}",
                 [connection.ops.adapt_datetimefield_value(now), company_id, *root_ids],
             )
             touched.update(row[0] for row in cursor.fetchall())
