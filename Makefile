@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test lint serve schema schema-check bench migrate clean help
+.PHONY: run test lint serve schema schema-check contract bench migrate clean help
 
 help:
 	@echo "make run     start the service with demo data on http://$(HOST):$(PORT)"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint    ruff and import-linter"
 	@echo "make serve   gunicorn, production-like"
 	@echo "make schema  write docs/openapi.yaml"
+	@echo "make contract  schemathesis against a live server and its OpenAPI document"
 	@echo "make bench   benchmarks against PostgreSQL (DATABASE_URL)"
 
 $(BIN)/python:
@@ -47,7 +48,7 @@ run: migrate
 
 serve: migrate
 	$(BIN)/python manage.py collectstatic --no-input -v 0
-	$(BIN)/gunicorn ractory.wsgi:application --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+	$(BIN)/gunicorn -c python:ractory.gunicorn_config ractory.wsgi:application --bind $(HOST):$(PORT) --workers 2 --access-logfile -
 
 test: $(VENV)/.dev-installed
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -63,6 +64,9 @@ schema: $(VENV)/.runtime-installed
 schema-check: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py spectacular --file $(VENV)/openapi.check.yaml --validate --fail-on-warn
 	diff -u docs/openapi.yaml $(VENV)/openapi.check.yaml && echo "docs/openapi.yaml matches the code"
+
+contract: $(VENV)/.dev-installed
+	bash .ci/contract
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench

@@ -42,6 +42,8 @@ class Gunicorn:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                "-c",
+                "python:ractory.gunicorn_config",
                 "ractory.wsgi:application",
                 "--bind",
                 f"{HOST}:{self.port}",

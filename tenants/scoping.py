@@ -9,11 +9,22 @@ from __future__ import annotations
 
 import uuid
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+
 from ractory.api.problems import BadRequest, Conflict, FieldError, Forbidden, NotFound
 from ractory.api.views import StrictAPIView
 
 from .caller import Caller
 from .models import Company
+
+# The ``company_guid`` query parameter every tenant-scoped view reads, for the OpenAPI document.
+COMPANY_GUID_PARAMETER = OpenApiParameter(
+    "company_guid",
+    OpenApiTypes.UUID,
+    description="SystemAdmin: only this company (404 if unknown). Others: only their own (another → 403).",
+    required=False,
+)
 
 
 def parse_uuid(raw: str, *, pointer: str) -> uuid.UUID:

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from ractory.api.filters import boolean_query_parameter
 from tenants.permissions import CanDeleteEntities, CanReadEntities
-from tenants.scoping import TenantScopedAPIView
+from tenants.scoping import COMPANY_GUID_PARAMETER, TenantScopedAPIView
 
 from .. import filtersets
 from ..cascade import CASCADES
@@ -18,9 +18,6 @@ from ..models import Article, Assembly, Component, Piece, Project
 from ..selectors import Representation
 from ..services import Actor, restore, soft_delete
 
-COMPANY_GUID = OpenApiParameter(
-    "company_guid", str, description="SystemAdmin: only this company. Others: only their own (another → 403)."
-)
 INCLUDE_INACTIVE = OpenApiParameter("include_inactive", bool, description="true: a soft-deleted row is found too.")
 
 
@@ -144,7 +141,7 @@ def _views_for(entity: ReadEntity):
     @extend_schema(
         tags=[entity.plural],
         operation_id=f"{entity.plural}_list",
-        parameters=[COMPANY_GUID],
+        parameters=[COMPANY_GUID_PARAMETER],
         responses={200: list_serializer(many=True)},
     )
     def get_list(self, request):
@@ -158,7 +155,7 @@ def _views_for(entity: ReadEntity):
     @extend_schema(
         tags=[entity.plural],
         operation_id=f"{entity.plural}_retrieve",
-        parameters=[COMPANY_GUID, INCLUDE_INACTIVE],
+        parameters=[COMPANY_GUID_PARAMETER, INCLUDE_INACTIVE],
         responses={200: detail_serializer},
     )
     def get_detail(self, request, guid):
@@ -167,7 +164,10 @@ def _views_for(entity: ReadEntity):
     get_detail.__doc__ = f"One {entity.singular}, with its picture (base64) and real counts of its active children."
 
     @extend_schema(
-        tags=[entity.plural], operation_id=f"{entity.plural}_destroy", parameters=[COMPANY_GUID], responses={204: None}
+        tags=[entity.plural],
+        operation_id=f"{entity.plural}_destroy",
+        parameters=[COMPANY_GUID_PARAMETER],
+        responses={204: None},
     )
     def delete(self, request, guid):
         return EntityDetailView.delete(self, request, guid)
@@ -180,7 +180,7 @@ def _views_for(entity: ReadEntity):
     @extend_schema(
         tags=[entity.plural],
         operation_id=f"{entity.plural}_restore",
-        parameters=[COMPANY_GUID],
+        parameters=[COMPANY_GUID_PARAMETER],
         request=None,
         responses={204: None},
     )
@@ -192,13 +192,25 @@ def _views_for(entity: ReadEntity):
         "An active one is a 404; one whose parent is deleted is a 409 parent_inactive."
     )
     name = entity.singular.capitalize()
-    list_view = type(f"{name}ListView", (EntityListView,), {"entity": entity, "get": get_list})
+    list_view = type(
+        f"{name}ListView", (EntityListView,), {"entity": entity, "get": get_list, "__doc__": get_list.__doc__}
+    )
     detail_view = type(
         f"{name}DetailView",
         (EntityDetailView,),
-        {"entity": entity, "get": get_detail, "delete": delete, "extra_error_statuses": (409,)},
+        {
+            "entity": entity,
+            "get": get_detail,
+            "delete": delete,
+            "extra_error_statuses": (409,),
+            "__doc__": get_detail.__doc__,
+        },
     )
-    restore_view = type(f"{name}RestoreView", (EntityRestoreView,), {"entity": entity, "post": post_restore})
+    restore_view = type(
+        f"{name}RestoreView",
+        (EntityRestoreView,),
+        {"entity": entity, "post": post_restore, "__doc__": post_restore.__doc__},
+    )
     return list_view, detail_view, restore_view
 
 

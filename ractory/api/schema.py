@@ -83,8 +83,8 @@ class ProblemAwareAutoSchema(AutoSchema):
         permissions = getattr(self.view, "permission_classes", [])
         if not all(issubclass(permission, AllowAny) for permission in permissions):
             statuses += [401, 403]
-        if "{" in self.path:
-            statuses.append(404)
+        if "{" in self.path or "company_guid" in getattr(self.view, "extra_query_parameters", ()):
+            statuses.append(404)  # a row, a company_guid or a parent filter that names nothing
         if self.method in {"POST", "PUT", "PATCH"}:
             statuses += [413, 415, 422]
         statuses += list(getattr(self.view, "extra_error_statuses", ()))

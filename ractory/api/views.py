@@ -7,6 +7,7 @@ from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.generics import GenericAPIView
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
@@ -19,6 +20,16 @@ from .ratelimit import Budget, rate_limited, spend, spend_for_anonymous
 HEALTH_DB_TIMEOUT_MS = 2000
 
 
+class DescriptionMetadata(SimpleMetadata):
+    """``OPTIONS`` answers the view's name and description; the OpenAPI document has the rest.
+
+    (DRF's default also describes the POST body through ``get_serializer()``, which views that
+    validate with their own serializers do not have.)"""
+
+    def determine_metadata(self, request, view):
+        return {"name": view.get_view_name(), "description": view.get_view_description()}
+
+
 class StrictAPIView(GenericAPIView):
     """The base of every API view: strict query parameters, array paging, strict filters.
 
@@ -27,6 +38,7 @@ class StrictAPIView(GenericAPIView):
     is a 400.
     """
 
+    metadata_class = DescriptionMetadata
     lists = False
     extra_query_parameters: tuple[str, ...] = ()
     extra_error_statuses: tuple[int, ...] = ()

@@ -139,3 +139,32 @@ def test_docs_assets_are_served_by_the_service(api, path):
 def test_docs_pages_need_no_credentials_even_when_a_bad_one_is_sent(api, make_user, as_user):
     assert api.get("/api/docs/", HTTP_AUTHORIZATION="Bearer nonsense").status_code == 200
     assert as_user(make_user(Role.OPERATOR)).get("/api/redoc/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/login", "/api/v1/sync/pieces", "/api/v1/projects"])
+def test_options_describes_the_endpoint_without_a_server_error(api, make_api_key, path):
+    _, raw = make_api_key()
+    api.credentials(HTTP_X_API_KEY=raw)
+
+    response = api.options(path)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"name", "description"}
+    assert body["description"]
+
+
+def _operation(schema: dict, path: str, method: str) -> dict:
+    return schema["paths"][path][method]
+
+
+def test_the_schema_documents_the_401_of_login_and_refresh_and_the_404_of_filtered_lists(api):
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+
+    assert "401" in _operation(schema, "/api/v1/auth/login", "post")["responses"]
+    assert "401" in _operation(schema, "/api/v1/auth/refresh", "post")["responses"]
+    for path in ("/api/v1/pieces", "/api/v1/users", "/api/v1/sync/runs"):
+        operation = _operation(schema, path, "get")
+        assert "404" in operation["responses"], path
+        company = next(parameter for parameter in operation["parameters"] if parameter["name"] == "company_guid")
+        assert company["schema"] == {"type": "string", "format": "uuid"}

@@ -14,7 +14,7 @@ from ractory.api.filters import boolean_query_parameter
 from ractory.api.problems import BadRequest, FieldError, Problem, ValidationFailed, json_pointer
 from ractory.api.views import StrictAPIView
 from tenants.permissions import CanReadEntities, CanSyncWrite
-from tenants.scoping import TenantScopedAPIView
+from tenants.scoping import COMPANY_GUID_PARAMETER, TenantScopedAPIView
 
 from .. import idempotency
 from ..entities import SYNC_ENTITIES, SyncEntity
@@ -186,7 +186,11 @@ def _sync_view_for(entity: SyncEntity) -> type[RactorySyncView]:
         "the cascade. Rows missing from the request are never touched. All items are validated "
         "first; any invalid item rejects the whole request (422) unless atomic=false."
     )
-    return type(f"{entity.singular.capitalize()}SyncView", (RactorySyncView,), {"entity": entity, "post": post})
+    return type(
+        f"{entity.singular.capitalize()}SyncView",
+        (RactorySyncView,),
+        {"entity": entity, "post": post, "__doc__": post.__doc__},
+    )
 
 
 def _example_fields(entity: SyncEntity) -> dict:
@@ -282,7 +286,7 @@ class SyncRunListView(SyncRunBaseView):
 
     filterset_class = SyncRunFilterSet
 
-    @extend_schema(tags=["sync"], responses={200: SyncRunSerializer(many=True)})
+    @extend_schema(tags=["sync"], parameters=[COMPANY_GUID_PARAMETER], responses={200: SyncRunSerializer(many=True)})
     def get(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(SyncRunSerializer(page, many=True).data)
@@ -291,6 +295,6 @@ class SyncRunListView(SyncRunBaseView):
 class SyncRunDetailView(SyncRunBaseView):
     """One sync run."""
 
-    @extend_schema(tags=["sync"], responses={200: SyncRunSerializer})
+    @extend_schema(tags=["sync"], parameters=[COMPANY_GUID_PARAMETER], responses={200: SyncRunSerializer})
     def get(self, request, guid):
         return Response(SyncRunSerializer(self.get_object()).data)

@@ -93,6 +93,7 @@ class LoginView(StrictAPIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    extra_error_statuses = (401,)
 
     @extend_schema(
         tags=["auth"],
@@ -121,6 +122,7 @@ class RefreshView(StrictAPIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    extra_error_statuses = (401,)
 
     @extend_schema(
         tags=["auth"], request=RefreshTokenSerializer, responses={200: TokenPairSerializer}, examples=[TOKEN_EXAMPLE]

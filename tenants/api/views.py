@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import django_filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -15,7 +15,7 @@ from .. import services
 from ..models import ApiKey, Company, User
 from ..permissions import CanManageApiKeys, IsSystemAdmin, IsUser
 from ..roles import API_KEY_ADMIN_ROLES, Role
-from ..scoping import TenantScopedAPIView
+from ..scoping import COMPANY_GUID_PARAMETER, TenantScopedAPIView
 from .serializers import (
     ApiKeyCreateSerializer,
     ApiKeySerializer,
@@ -27,13 +27,6 @@ from .serializers import (
     UserCreateSerializer,
     UserSerializer,
     UserUpdateSerializer,
-)
-
-COMPANY_GUID_PARAMETER = OpenApiParameter(
-    "company_guid",
-    str,
-    description="SystemAdmin: only this company. Others: only their own (another → 403).",
-    required=False,
 )
 
 
