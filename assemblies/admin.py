@@ -87,7 +87,8 @@ def _parent_link(name: str):
         if parent is None:
             return "—"
         url = reverse(f"admin:assemblies_{parent._meta.model_name}_change", args=[parent.pk])
-        return format_html('<a href="{}">{}</a>', url, getattr(parent, "code", None) or parent.guid)
+        # A Ractory parent by its code (or guid); an MES one by its job number, part number or name.
+        return format_html('<a href="{}">{}</a>', url, getattr(parent, "code", None) or str(parent))
 
     return link
 
@@ -175,22 +176,6 @@ class MesEntityAdmin(RactoryEntityAdmin):
         return filters
 
 
-def _mes_parent_link(name: str):
-    @admin.display(description=name, ordering=f"{name}__created_at")
-    def link(self, obj):
-        parent = getattr(obj, name)
-        url = reverse(f"admin:assemblies_{parent._meta.model_name}_change", args=[parent.pk])
-        return format_html('<a href="{}">{}</a>', url, str(parent))  # job number, part number, cell name
-
-    return link
-
-
-def _with_mes_parent_links(cls):
-    for name in cls.parents:
-        setattr(cls, f"{name}_link", _mes_parent_link(name))
-    return cls
-
-
 @admin.register(Cell)
 class CellAdmin(MesEntityAdmin):
     list_display = ["name", "sequence", "color", "active"]
@@ -210,7 +195,7 @@ class JobAdmin(MesEntityAdmin):
 
 
 @admin.register(Part)
-@_with_mes_parent_links
+@_with_parent_links
 class PartAdmin(MesEntityAdmin):
     parents = ("job",)
     list_display = ["part_number", "material", "quantity", "status"]
@@ -218,7 +203,7 @@ class PartAdmin(MesEntityAdmin):
 
 
 @admin.register(Operation)
-@_with_mes_parent_links
+@_with_parent_links
 class OperationAdmin(MesEntityAdmin):
     parents = ("part", "cell")
     list_display = ["sequence", "operation_name", "estimated_time_minutes", "status"]
