@@ -2,6 +2,7 @@
 
 - ``make_company``, ``make_user``, ``make_api_key``: factories writing real rows;
 - ``company`` / ``other_company``: two tenants, for the cross-company matrix;
+- ``client_as(caller)``: a client for a role name, ``key:<scope>`` or ``anonymous`` (matrices);
 - ``problem(response, status, code)``: asserts an RFC 9457 problem document;
 - ``api``: a DRF ``APIClient``; ``as_user(user)`` / ``as_key(raw_key)`` return clients
   authenticated with a real JWT or a real API key (the same headers an integrator sends).
@@ -75,6 +76,22 @@ def make_api_key(db, company):
 @pytest.fixture
 def api() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def client_as(make_user, make_api_key, as_user, as_key, api):
+    """``client_as(caller)`` → (client, principal) for a role name, ``key:<scope>`` or ``anonymous``."""
+
+    def build(caller: str, **fields):
+        if caller == "anonymous":
+            return api, None
+        if caller.startswith("key:"):
+            key, raw = make_api_key([caller.removeprefix("key:")], **fields)
+            return as_key(raw), key
+        user = make_user(caller, **fields)
+        return as_user(user), user
+
+    return build
 
 
 def access_token_for(user: User) -> str:

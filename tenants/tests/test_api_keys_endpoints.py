@@ -53,22 +53,6 @@ def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-@pytest.fixture
-def client_as(make_user, make_api_key, as_user, as_key, api):
-    """``client_as(caller)`` → (client, principal) for a role name, ``key:<scope>`` or ``anonymous``."""
-
-    def build(caller: str, **fields):
-        if caller == "anonymous":
-            return api, None
-        if caller.startswith("key:"):
-            key, raw = make_api_key([caller.removeprefix("key:")], **fields)
-            return as_key(raw), key
-        user = make_user(caller, **fields)
-        return as_user(user), user
-
-    return build
-
-
 # --- The role × endpoint matrix ---------------------------------------------------------------
 
 OPERATIONS = ("list", "create", "get", "patch", "delete")

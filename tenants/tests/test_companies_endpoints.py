@@ -30,22 +30,6 @@ def snapshot() -> list[tuple]:
 
 
 @pytest.fixture
-def client_as(make_user, make_api_key, as_user, as_key, api):
-    """``client_as(caller)`` → (client, principal) for a role name, ``key:<scope>`` or ``anonymous``."""
-
-    def build(caller: str, **fields):
-        if caller == "anonymous":
-            return api, None
-        if caller.startswith("key:"):
-            key, raw = make_api_key([caller.removeprefix("key:")], **fields)
-            return as_key(raw), key
-        user = make_user(caller, **fields)
-        return as_user(user), user
-
-    return build
-
-
-@pytest.fixture
 def system_admin(as_user, make_user):
     return as_user(make_user(Role.SYSTEM_ADMIN))
 

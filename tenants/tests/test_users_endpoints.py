@@ -72,22 +72,6 @@ def assert_no_password(response) -> None:
 
 
 @pytest.fixture
-def client_as(make_user, make_api_key, as_user, as_key, api):
-    """``client_as(caller)`` → (client, principal) for a role name, ``key:<scope>`` or ``anonymous``."""
-
-    def build(caller: str, **fields):
-        if caller == "anonymous":
-            return api, None
-        if caller.startswith("key:"):
-            key, raw = make_api_key([caller.removeprefix("key:")], **fields)
-            return as_key(raw), key
-        user = make_user(caller, **fields)
-        return as_user(user), user
-
-    return build
-
-
-@pytest.fixture
 def login(api):
     def attempt(email: str, password: str) -> int:
         return api.post("/api/v1/auth/login", {"email": email, "password": password}, format="json").status_code
