@@ -50,11 +50,6 @@ def writer(admin_key, as_key, company) -> SyncClient:
 
 
 @pytest.fixture
-def other_writer(make_api_key, as_key, other_company) -> SyncClient:
-    return SyncClient(as_key(make_api_key(company=other_company)[1]), other_company)
-
-
-@pytest.fixture
 def make_caller(make_user, make_api_key, as_user, as_key):
     """A client for one of ``CALLERS`` of ``company``."""
     from rest_framework.test import APIClient

@@ -69,23 +69,8 @@ def build(writer: SyncClient, guids: dict[str, str]) -> None:
 
 
 @pytest.fixture
-def key(make_api_key):
-    return make_api_key()
-
-
-@pytest.fixture
 def client(key, as_key):
     return as_key(key[1])
-
-
-@pytest.fixture
-def writer(key, as_key, company) -> SyncClient:
-    return SyncClient(as_key(key[1]), company)
-
-
-@pytest.fixture
-def other_writer(make_api_key, as_key, other_company) -> SyncClient:
-    return SyncClient(as_key(make_api_key(company=other_company)[1]), other_company)
 
 
 @pytest.fixture
