@@ -2,7 +2,8 @@
 
 DRF calls ``problem_exception_handler`` for every exception a DRF view raises (including
 authentication, parsing and database errors); ``ProblemMiddleware`` uses ``problem_for_exception``
-for the few failures that happen outside DRF views. Nothing else builds error bodies.
+for the few failures that happen outside DRF views. Both render with ``problems.render_problem``
+(a problem document, or Eryxon's envelope on ``/api-…`` paths); nothing else builds error bodies.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .problems import (
     FieldError,
     Problem,
     json_pointer,
-    problem_body,
+    render_problem,
 )
 
 logger = logging.getLogger("ractory.errors")
@@ -179,32 +180,26 @@ def problem_or_internal_error(exc: BaseException) -> Problem:
 
 
 class ProblemResponse(Response):
-    """A problem document rendered as JSON whatever renderer the view negotiated: the schema
-    view would otherwise write it as YAML, the docs views as HTML."""
+    """An error body rendered as JSON whatever renderer the view negotiated: the schema view
+    would otherwise write it as YAML, the docs views as HTML."""
 
     renderer = JSONRenderer()
 
     @property
     def rendered_content(self):
         self.accepted_renderer = self.renderer
-        self.accepted_media_type = PROBLEM_CONTENT_TYPE
+        self.accepted_media_type = self.content_type or PROBLEM_CONTENT_TYPE
         return super().rendered_content
 
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
-    """DRF's ``EXCEPTION_HANDLER``: every error of every DRF view becomes a problem document."""
+    """DRF's ``EXCEPTION_HANDLER``: every error of every DRF view becomes a problem document
+    (Eryxon's envelope on ``/api-…`` paths)."""
     set_rollback()
     problem = problem_or_internal_error(exc)
     request = context.get("request")
-    body = problem_body(
-        status=problem.status,
-        code=problem.code,
-        detail=problem.detail,
-        request_id=getattr(request, "request_id", None) if request is not None else None,
-        errors=problem.errors,
-        extra=problem.extra,
-    )
+    body, content_type = render_problem(request, problem)
     headers = dict(problem.headers)
     if problem.status == 401:
         headers.setdefault("WWW-Authenticate", WWW_AUTHENTICATE)
-    return ProblemResponse(body, status=problem.status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+    return ProblemResponse(body, status=problem.status, headers=headers, content_type=content_type)

@@ -70,7 +70,8 @@ def counts_towards_rate_limit(path: str) -> bool:
 
 
 class ProblemMiddleware:
-    """Answers problem documents for what Django itself rejects before or around a view.
+    """Answers problem documents (Eryxon's envelope on ``/api-…`` paths, through
+    ``problem_response``) for what Django itself rejects before or around a view.
 
     - a ``Host`` not in ``ALLOWED_HOSTS`` (Django would answer an HTML 400),
     - a declared body over ``MAX_BODY_BYTES`` (413) or an unreadable ``Content-Length`` (400),

@@ -1,17 +1,22 @@
 """RFC 9457 problem documents: the one shape of every error the API returns.
 
 Domain code raises a ``Problem`` (or one of its subclasses); the exception handler and the
-middleware render it. The list of codes with their meaning is kept in ``docs/errors.md``.
+middleware render it with ``render_problem``, which is the one place deciding the body and its
+content type: a problem document for the Ractory API, Eryxon's error envelope on the Eryxon MES
+paths (``/api-…``, api.md §9). The list of codes with their meaning is kept in ``docs/errors.md``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.http import JsonResponse
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+ERYXON_CONTENT_TYPE = "application/json"
+ERYXON_PATH_PREFIX = "/api-"
 
 
 @dataclass(frozen=True)
@@ -145,16 +150,92 @@ def problem_body(
     return body
 
 
-def problem_response(request, problem: Problem) -> JsonResponse:  # a plain Django response: usable outside DRF views
+# The Eryxon MES error codes (api.md §9), by HTTP status.
+ERYXON_CODES: dict[int, str] = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_ERROR",
+    429: "RATE_LIMIT_EXCEEDED",
+    500: "INTERNAL_ERROR",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+_INDEX = re.compile(r"[0-9]+")
+
+
+def is_eryxon_path(path: str) -> bool:
+    """The Eryxon MES API family (``/api-jobs/sync``, ``/api-cells/bulk-sync``, …), api.md §9."""
+    return path.startswith(ERYXON_PATH_PREFIX)
+
+
+def dotted_path(pointer: str) -> str:
+    """A JSON Pointer as Eryxon's dotted field path: ``/parts/0/operations/1/cell_name`` →
+    ``parts[0].operations[1].cell_name``; the empty pointer (the whole body) is ``""``.
+
+    Segments are unescaped per RFC 6901 (``~1`` → ``/``, then ``~0`` → ``~``); an all-digit
+    segment is an array index, written ``[n]``.
+    """
+    if not pointer:
+        return ""
+    path = ""
+    for segment in pointer.removeprefix("/").split("/"):
+        segment = segment.replace("~1", "/").replace("~0", "~")
+        if _INDEX.fullmatch(segment):
+            path += f"[{segment}]"
+        else:
+            path += f".{segment}" if path else segment
+    return path
+
+
+def eryxon_code(status: int) -> str:
+    if status in ERYXON_CODES:
+        return ERYXON_CODES[status]
+    return "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST"
+
+
+def eryxon_body(problem: Problem) -> dict[str, Any]:
+    """Eryxon's error envelope: ``{"success": false, "error": {"code", "message", "details"?}}``."""
+    error: dict[str, Any] = {"code": eryxon_code(problem.status), "message": problem.detail}
+    if problem.errors:
+        error["details"] = [
+            {"field": dotted_path(item.pointer), "code": item.code, "message": item.detail} for item in problem.errors
+        ]
+    return {"success": False, "error": error}
+
+
+def _request_path(request) -> str:
+    if request is None:
+        return ""
+    return getattr(request, "path_info", None) or getattr(request, "path", "") or ""
+
+
+def render_problem(request, problem: Problem) -> tuple[dict[str, Any], str]:
+    """The body and content type answering ``problem`` to ``request``: the one place deciding
+    between a problem document and Eryxon's envelope. The caller sets the status and the
+    problem's headers, which are the same for both."""
+    if is_eryxon_path(_request_path(request)):
+        return eryxon_body(problem), ERYXON_CONTENT_TYPE
     body = problem_body(
         status=problem.status,
         code=problem.code,
         detail=problem.detail,
-        request_id=getattr(request, "request_id", None),
+        request_id=getattr(request, "request_id", None) if request is not None else None,
         errors=problem.errors,
         extra=problem.extra,
     )
-    response = JsonResponse(body, status=problem.status, content_type=PROBLEM_CONTENT_TYPE)
+    return body, PROBLEM_CONTENT_TYPE
+
+
+def problem_response(request, problem: Problem) -> JsonResponse:  # a plain Django response: usable outside DRF views
+    body, content_type = render_problem(request, problem)
+    response = JsonResponse(body, status=problem.status, content_type=content_type)
     for name, value in problem.headers.items():
         response[name] = value
     return response
