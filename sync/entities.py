@@ -1,7 +1,13 @@
 """The per-entity descriptions that drive the one generic sync service (architecture.md §2).
 
-An entity is its model, its item serializer, its parent links and its consistency rules.
-Nothing else in the sync path knows which entity it is working on.
+An entity is its model, its item serializer, its upsert key, its references to parents, its
+consistency and live-uniqueness rules and, for the MES, its nested children. Nothing else in
+the sync path knows which entity it is working on.
+
+Two families share the engine: Ractory entities are keyed by (company, guid) and name parents by
+guid (``ParentLink``); MES entities are keyed by (company, external_source, external_id), name
+parents by external id (``ExternalParent``) or a cell by name (``CellReference``), and detect
+unchanged items by ``sync_hash``.
 """
 
 from __future__ import annotations
@@ -11,8 +17,16 @@ from functools import cached_property
 
 from django.db import models
 
-from assemblies.models import Article, Assembly, Component, Piece, Project
+from assemblies.models import Article, Assembly, Cell, Component, Job, Operation, Part, Piece, Project, Resource
 
+from .api.mes_serializers import (
+    CellSyncItemSerializer,
+    JobSyncItemSerializer,
+    MesSyncItemSerializer,
+    OperationSyncItemSerializer,
+    PartSyncItemSerializer,
+    ResourceSyncItemSerializer,
+)
 from .api.serializers import (
     ArticleSyncItemSerializer,
     AssemblySyncItemSerializer,
@@ -38,8 +52,67 @@ class ParentLink:
         return f"{self.name}_guid"
 
     @property
+    def input_fields(self) -> tuple[str, ...]:
+        return (self.input_field,)
+
+    @property
     def column(self) -> str:
         return f"{self.name}_id"
+
+
+@dataclass(frozen=True)
+class ExternalParent:
+    """An MES parent named by its ``external_id`` within the item's ``external_source``
+    (``job_external_id``), or implied by nesting: a part inside a job's ``parts`` belongs to
+    that job (data-model §4.6)."""
+
+    name: str  # the model's FK field, e.g. "job"
+    model: type[models.Model]
+    input_field: str  # "job_external_id"
+    nested_in: str  # the plural of the parent entity whose nested items have it implicitly
+
+    immutable = False  # MES parent links may change on update (§4.6)
+    nullable = False
+
+    @property
+    def input_fields(self) -> tuple[str, ...]:
+        return (self.input_field,)
+
+    @property
+    def column(self) -> str:
+        return f"{self.name}_id"
+
+
+@dataclass(frozen=True)
+class CellReference:
+    """An operation's cell: by name among the company's live cells, case-insensitively, or by
+    ``external_id`` within the operation's source. Exactly one of the two (§4.5, §4.6)."""
+
+    name: str = "cell"
+    model: type[models.Model] = Cell
+    by_name: str = "cell_name"
+    by_external_id: str = "cell_external_id"
+
+    immutable = False
+    nullable = False
+
+    @property
+    def input_fields(self) -> tuple[str, ...]:
+        return (self.by_name, self.by_external_id)
+
+    @property
+    def column(self) -> str:
+        return f"{self.name}_id"
+
+
+@dataclass(frozen=True)
+class LiveUnique:
+    """A business key unique among live rows, judged on the state after the whole request:
+    ``field`` within the parent ``scope`` (a link name) or within the company (``None``)."""
+
+    field: str
+    scope: str | None = None
+    fold_case: bool = False  # cell names: compared case-insensitively
 
 
 @dataclass(frozen=True)
@@ -53,14 +126,50 @@ class SameParent:
     via: str
 
 
+GUID_KEY = ("guid",)
+NATURAL_KEY = ("external_source", "external_id")
+
+
 @dataclass(frozen=True)
 class SyncEntity:
     plural: str  # the path segment and the body's wrapper key
     singular: str  # for messages and sync runs
     model: type[models.Model]
-    item_serializer: type[SyncItemSerializer]
-    parents: tuple[ParentLink, ...] = ()
+    item_serializer: type[SyncItemSerializer] | type[MesSyncItemSerializer]
+    parents: tuple[ParentLink | ExternalParent | CellReference, ...] = ()
     consistency: tuple[SameParent, ...] = field(default=())
+    unique_live: tuple[LiveUnique, ...] = ()
+
+    @property
+    def is_mes(self) -> bool:
+        return issubclass(self.item_serializer, MesSyncItemSerializer)
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The upsert key within the company (and the ``ON CONFLICT`` target)."""
+        return NATURAL_KEY if self.is_mes else GUID_KEY
+
+    @property
+    def hashed(self) -> bool:
+        """Unchanged items are found by ``sync_hash`` (MES, data-model §4.7), not by comparison."""
+        return self.is_mes
+
+    @property
+    def names_company(self) -> bool:
+        """Ractory items name their company (``company_guid``); MES items are the caller's."""
+        return not self.is_mes
+
+    @property
+    def nested(self) -> dict[str, str]:
+        return getattr(self.item_serializer, "nested", {})
+
+    @property
+    def ignored_fields(self) -> tuple[str, ...]:
+        return getattr(self.item_serializer, "ignored", ())
+
+    @property
+    def top_level_required(self) -> tuple[str, ...]:
+        return getattr(self.item_serializer, "top_level_required", ())
 
     @cached_property
     def validator(self) -> ItemValidator:
@@ -68,10 +177,11 @@ class SyncEntity:
 
     @cached_property
     def data_fields(self) -> tuple[str, ...]:
-        """The item's own stored fields (not the shared four, not parent links)."""
-        shared = set(SyncItemSerializer().fields)
-        parents = {parent.input_field for parent in self.parents}
-        return tuple(name for name in self.validator.field_names if name not in shared and name not in parents)
+        """The item's own stored fields (not the shared ones, not references, not ignored)."""
+        base = MesSyncItemSerializer if self.is_mes else SyncItemSerializer
+        skipped = set(base().fields) | set(self.ignored_fields) | set(self.nested)
+        skipped |= {name for parent in self.parents for name in parent.input_fields}
+        return tuple(name for name in self.validator.field_names if name not in skipped)
 
     @cached_property
     def data_field_set(self) -> frozenset[str]:
@@ -118,6 +228,41 @@ SYNC_ENTITIES: dict[str, SyncEntity] = {
             ArticleSyncItemSerializer,
             parents=(PROJECT, COMPONENT),
             consistency=(SameParent("component", "project"),),
+        ),
+    )
+}
+
+
+JOB = ExternalParent("job", Job, "job_external_id", nested_in="jobs")
+PART = ExternalParent("part", Part, "part_external_id", nested_in="parts")
+
+MES_ENTITIES: dict[str, SyncEntity] = {
+    entity.plural: entity
+    for entity in (
+        SyncEntity(
+            "cells",
+            "cell",
+            Cell,
+            CellSyncItemSerializer,
+            unique_live=(LiveUnique("name", fold_case=True),),
+        ),
+        SyncEntity("resources", "resource", Resource, ResourceSyncItemSerializer),
+        SyncEntity("jobs", "job", Job, JobSyncItemSerializer, unique_live=(LiveUnique("job_number"),)),
+        SyncEntity(
+            "parts",
+            "part",
+            Part,
+            PartSyncItemSerializer,
+            parents=(JOB,),
+            unique_live=(LiveUnique("part_number", scope="job"),),
+        ),
+        SyncEntity(
+            "operations",
+            "operation",
+            Operation,
+            OperationSyncItemSerializer,
+            parents=(PART, CellReference()),
+            unique_live=(LiveUnique("sequence", scope="part"),),
         ),
     )
 }

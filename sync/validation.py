@@ -39,6 +39,13 @@ def _check_for(field) -> Check:
         return values.check_uuid
     if isinstance(field, strict.StrictDateTimeField):
         return values.check_datetime
+    if isinstance(field, strict.StrictDateField):
+        return values.check_date
+    if isinstance(field, strict.StrictChoiceField):
+        allowed = field.allowed
+        return lambda value: values.check_choice(value, choices=allowed)
+    if isinstance(field, strict.StrictColorField):
+        return values.check_color
     if isinstance(field, strict.Base64BinaryField):
         # Read at each check, like the field does: the limit may follow a setting (PictureField).
         return lambda value: values.check_base64(value, max_bytes=field.max_bytes)
@@ -94,7 +101,9 @@ class ItemValidator:
     """Validates one item dict: returns the cleaned values and the errors, never raises."""
 
     def __init__(self, serializer_class) -> None:
-        fields = serializer_class().fields
+        # Nested item lists (a job's ``parts``) are the engine's to walk, not a value to check.
+        nested = getattr(serializer_class, "nested", {})
+        fields = {name: field for name, field in serializer_class().fields.items() if name not in nested}
         self.field_names: tuple[str, ...] = tuple(fields)
         self.checks: dict[str, Check] = {name: _compiled(field) for name, field in fields.items()}
         self.always_required: tuple[str, ...] = tuple(name for name, field in fields.items() if field.required)

@@ -1,9 +1,10 @@
 """Set-based upserts: one statement writes every insert and update of a batch.
 
-PostgreSQL: ``INSERT … SELECT FROM unnest(<one array per column>) ON CONFLICT (company_id, guid)
-DO UPDATE``, which also tells created rows from updated ones (``xmax = 0``). SQLite: the same
-upsert through one ``executemany``. Rows arrive sorted by guid, so concurrent writers lock
-overlapping rows in the same order and cannot deadlock.
+PostgreSQL: ``INSERT … SELECT FROM unnest(<one array per column>) ON CONFLICT (company_id, <key>)
+DO UPDATE``, which also returns each row's id and tells created rows from updated ones
+(``xmax = 0``). The key is ``guid`` for Ractory tables and ``external_source, external_id`` for
+MES tables. SQLite: the same upsert through one ``executemany``. Rows arrive sorted by key, so
+concurrent writers lock overlapping rows in the same order and cannot deadlock.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from datetime import datetime
 
 from django.db import connection
 
-# Never changed by an update: set at insert only.
-INSERT_ONLY_COLUMNS = ("created_at",)
+# Never changed by an update: set at insert only. (An MES row that another request inserted
+# after we looked keeps its guid: the one we generated is dropped, the stored one returned.)
+INSERT_ONLY_COLUMNS = ("created_at", "guid")
 
 
 def _columns(model, rows: list[dict]) -> list:
@@ -48,25 +50,32 @@ def _column(rows: list[dict], field, company_id: int, now: datetime) -> list:
     return [row.get(key) for row in rows]
 
 
-def upsert_rows(*, model, company_id: int, rows: list[dict], now: datetime) -> dict:
-    """Write ``rows`` (full rows, keyed by guid). Returns {guid: True if inserted, False if updated}."""
+def upsert_rows(
+    *, model, company_id: int, rows: list[dict], now: datetime, key: tuple[str, ...] = ("guid",), need_ids=False
+) -> dict:
+    """Write ``rows`` (full rows). Returns {key values: (id, guid, True if inserted else False)}.
+
+    On SQLite only the inserted rows are answered, and only with ``need_ids`` (one more query):
+    an update's id and guid are the stored ones the caller read.
+    """
     if not rows:
         return {}
     fields = _columns(model, rows)
     table = model._meta.db_table
     names = [field.column for field in fields]
     updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in names if name not in INSERT_ONLY_COLUMNS)
-    conflict = "ON CONFLICT (company_id, guid) DO UPDATE SET " + updates
+    conflict = f"ON CONFLICT (company_id, {', '.join(key)}) DO UPDATE SET " + updates
     if connection.vendor == "postgresql":
         arrays = [_column(rows, field, company_id, now) for field in fields]
         casts = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
         sql = (
             f"INSERT INTO {table} ({', '.join(names)}) SELECT * FROM unnest({casts}) "  # noqa: S608 - model names
-            f"{conflict} RETURNING guid, (xmax = 0)"
+            f"{conflict} RETURNING {', '.join(key)}, id, guid, (xmax = 0)"
         )
+        width = len(key)
         with connection.cursor() as cursor:
             cursor.execute(sql, arrays)
-            return dict(cursor.fetchall())
+            return {tuple(found[:width]): tuple(found[width:]) for found in cursor.fetchall()}
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({placeholders}) {conflict}"  # noqa: S608
     params = [
@@ -76,4 +85,9 @@ def upsert_rows(*, model, company_id: int, rows: list[dict], now: datetime) -> d
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
     # SQLite serialises writers (BEGIN IMMEDIATE): what the service read is still true.
-    return {}
+    inserted = [row["guid"] for row in rows if "id" not in row]
+    if not need_ids or not inserted:
+        return {}
+    found = model.objects.filter(company_id=company_id, guid__in=inserted).values_list(*key, "id", "guid")
+    width = len(key)
+    return {tuple(values[:width]): (*values[width:], True) for values in found}

@@ -82,6 +82,35 @@ class StrictDateTimeField(ValueCheckedField, serializers.DateTimeField):
         return self.checked(values.check_datetime, value)
 
 
+class StrictDateField(ValueCheckedField, serializers.DateField):
+    """``YYYY-MM-DD``; a full ISO 8601 timestamp is reduced to its UTC date."""
+
+    def to_internal_value(self, value):
+        return self.checked(values.check_date, value)
+
+
+class StrictChoiceField(ValueCheckedField, serializers.ChoiceField):
+    """One of a fixed set of strings, exactly as spelt (no case folding)."""
+
+    def __init__(self, choices, **kwargs):
+        super().__init__(choices, **kwargs)
+        self.allowed: tuple[str, ...] = tuple(str(choice) for choice in self.choices)
+
+    def to_internal_value(self, data):
+        return self.checked(values.check_choice, data, choices=self.allowed)
+
+
+@extend_schema_field({"type": "string", "pattern": "^#[0-9a-fA-F]{6}$", "nullable": True})
+class StrictColorField(ValueCheckedField, serializers.Field):
+    """A ``#RRGGBB`` colour, stored lower-case."""
+
+    def to_internal_value(self, data):
+        return self.checked(values.check_color, data)
+
+    def to_representation(self, value):
+        return value
+
+
 class StrictUUIDField(ValueCheckedField, serializers.UUIDField):
     """A UUID written as a JSON string, any case, with or without hyphens (not an integer)."""
 

@@ -25,6 +25,8 @@ _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 # A UUID as text: 32 hex digits, either bare or hyphenated 8-4-4-4-12 (any case). Nothing else:
 # ``uuid.UUID`` alone also takes braces, "urn:uuid:", stray hyphens, whitespace, a sign and
 # non-ASCII digits (via ``int(..., 16)``), turning e.g. " " + 31 digits into another UUID.
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 _UUID = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -47,6 +49,8 @@ MESSAGES = {
     "invalid_uuid": "Must be a valid UUID.",
     "invalid_datetime": "Must be an ISO 8601 timestamp, e.g. 2026-11-22T10:00:00Z.",
     "invalid_base64": "Must be standard base64 (RFC 4648 §4), without whitespace or a data: prefix.",
+    "invalid_date": "Must be a date, YYYY-MM-DD (a full ISO 8601 timestamp is reduced to its UTC date).",
+    "invalid_color": "Must be a colour #RRGGBB (six hex digits).",
 }
 
 
@@ -150,3 +154,30 @@ def check_base64(value, *, max_bytes: int) -> bytes:
     if len(decoded) > max_bytes:
         fail("too_large", f"Decoded, the picture must be at most {max_bytes} bytes.")
     return decoded
+
+
+def check_date(value) -> dt.date:
+    """``YYYY-MM-DD``; a full timestamp is accepted and reduced to its UTC date (data-model §1.5)."""
+    if type(value) is str and _DATE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            fail("invalid_date")
+    try:
+        return check_datetime(value).astimezone(dt.UTC).date()
+    except ValueProblem:
+        fail("invalid_date")
+
+
+def check_choice(value, *, choices: tuple[str, ...]) -> str:
+    if type(value) is not str or value not in choices:
+        shown = value if type(value) is str and len(value) <= 50 else type(value).__name__
+        fail("invalid_choice", f'"{shown}" is not one of: {", ".join(choices)}.')
+    return value
+
+
+def check_color(value) -> str:
+    """``#RRGGBB``, stored lower-case."""
+    if type(value) is not str or not _COLOR.fullmatch(value):
+        fail("invalid_color")
+    return value.lower()

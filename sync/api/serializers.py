@@ -32,7 +32,8 @@ def optional_string(max_length: int, **kwargs) -> StrictCharField:
 
 def required_string(max_length: int, **kwargs) -> StrictCharField:
     """Required on insert (``required_on_insert``), never blank, never null."""
-    return StrictCharField(max_length=max_length, required=False, help_text=INSERT_ONLY, **kwargs)
+    kwargs.setdefault("help_text", INSERT_ONLY)
+    return StrictCharField(max_length=max_length, required=False, **kwargs)
 
 
 def parent_guid(name: str, *, optional: bool = False) -> StrictUUIDField:
