@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", include("tenants.api.urls")),
     path("api/v1/", include("sync.api.urls")),
     path("api/v1/", include("assemblies.api.urls")),
+    path("", include("sync.api.mes_urls")),
     *api_path("api/schema", SpectacularAPIView.as_view(), "schema"),
     *api_path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), "swagger-ui"),
     *api_path(

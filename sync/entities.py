@@ -184,6 +184,19 @@ class SyncEntity:
         return tuple(name for name in self.validator.field_names if name not in skipped)
 
     @cached_property
+    def insert_only_defaults(self) -> dict[str, object]:
+        """Columns sync never writes but an insert must fill: the MES-owned ``status``.
+
+        Every row of a batch carries them (the upsert writes one column list), and the upsert's
+        ``DO UPDATE`` leaves them out, so an update never touches the stored value.
+        """
+        return {
+            name: self.model._meta.get_field(name).get_default()
+            for name in self.ignored_fields
+            if self.model._meta.get_field(name).has_default()
+        }
+
+    @cached_property
     def data_field_set(self) -> frozenset[str]:
         return frozenset(self.data_fields)
 

@@ -519,6 +519,7 @@ def _plan_insert(entity: SyncEntity, company: Company, work: _Work, written_fiel
     for name in entity.key:
         if name != "guid":
             row[name] = cleaned[name]
+    row.update(entity.insert_only_defaults)
     for parent in entity.parents:
         row[parent.column] = work.parent_ids.get(parent.name)
     work.row = row
@@ -574,6 +575,7 @@ def _merged_row(entity: SyncEntity, work: _Work, written_fields, now, is_active,
     )
     for name in entity.key:
         row[name] = stored[name]
+    row.update(entity.insert_only_defaults)  # placeholders: an update leaves these columns alone
     for parent in entity.parents:
         row[parent.column] = work.parent_ids.get(parent.name)
     row["id"] = stored["id"]
@@ -593,7 +595,11 @@ def _plan_hashed(entity: SyncEntity, company: Company, work: _Work, written_fiel
     if stored is None:
         _plan_insert(entity, company, work, written_fields, now)
     else:
-        same_parents = all(work.parent_ids.get(parent.name) == stored[parent.column] for parent in entity.parents)
+        # A nested parent is known by its work; an existing one has its row id by now (levels
+        # are classified parents first), a new one has none and differs from any stored link.
+        same_parents = all(
+            _known_id(work.parent_ids.get(parent.name)) == stored[parent.column] for parent in entity.parents
+        )
         if (
             stored["is_active"]
             and stored["sync_hash"] == digest
@@ -609,6 +615,10 @@ def _plan_hashed(entity: SyncEntity, company: Company, work: _Work, written_fiel
         work.outcome.action = UPDATED
     work.row["sync_hash"] = digest
     work.row["synced_at"] = now
+
+
+def _known_id(parent) -> int | None:
+    return parent.row_id if isinstance(parent, _Work) else parent
 
 
 def _write(order: list[tuple[SyncEntity, list[_Work]]], company: Company, actor: Actor) -> None:
@@ -635,6 +645,7 @@ def _write(order: list[tuple[SyncEntity, list[_Work]]], company: Company, actor:
                 company_id=company.pk,
                 rows=[work.row for work in writes],
                 key=entity.key,
+                insert_only=tuple(entity.insert_only_defaults),
                 now=now,
                 need_ids=entity is not order[-1][0],
             )

@@ -51,19 +51,28 @@ def _column(rows: list[dict], field, company_id: int, now: datetime) -> list:
 
 
 def upsert_rows(
-    *, model, company_id: int, rows: list[dict], now: datetime, key: tuple[str, ...] = ("guid",), need_ids=False
+    *,
+    model,
+    company_id: int,
+    rows: list[dict],
+    now: datetime,
+    key: tuple[str, ...] = ("guid",),
+    insert_only: tuple[str, ...] = (),
+    need_ids: bool = False,
 ) -> dict:
     """Write ``rows`` (full rows). Returns {key values: (id, guid, True if inserted else False)}.
 
     On SQLite only the inserted rows are answered, and only with ``need_ids`` (one more query):
-    an update's id and guid are the stored ones the caller read.
+    an update's id and guid are the stored ones the caller read. ``insert_only``: columns
+    written by inserts and left alone by updates (the MES-owned ``status``).
     """
     if not rows:
         return {}
     fields = _columns(model, rows)
     table = model._meta.db_table
     names = [field.column for field in fields]
-    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in names if name not in INSERT_ONLY_COLUMNS)
+    kept = {*INSERT_ONLY_COLUMNS, *insert_only}
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in names if name not in kept)
     conflict = f"ON CONFLICT (company_id, {', '.join(key)}) DO UPDATE SET " + updates
     if connection.vendor == "postgresql":
         arrays = [_column(rows, field, company_id, now) for field in fields]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import django_filters
 from django.conf import settings
 from django.db import transaction
@@ -20,7 +22,7 @@ from .. import idempotency
 from ..entities import SYNC_ENTITIES, SyncEntity
 from ..models import SyncRun
 from ..runs import RunContext, record_failed_run, record_run, request_hash
-from ..services import ERROR, INSERTED, UNCHANGED, UPDATED, sync_items
+from ..services import ERROR, INSERTED, UNCHANGED, UPDATED, SyncOutcome, sync_items
 from .serializers import SyncResultSerializer
 
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -57,6 +59,93 @@ def batch_items(body: dict, plural: str) -> list:
     return items
 
 
+def run_sync_request(
+    request,
+    *,
+    raw_body: bytes,
+    entity: SyncEntity,
+    items: list,
+    answer: Callable[[SyncOutcome], tuple[int, dict]],
+    dry_run: bool = False,
+    atomic: bool = True,
+    wrapper: str | None = "",
+) -> Response:
+    """One sync request of any family: idempotency, the engine, the run record, in one transaction.
+
+    ``answer`` turns the engine's outcome into the status and body of the family's response
+    (stored verbatim for an ``Idempotency-Key`` replay). Refusals are recorded as failed runs and
+    re-raised for the exception handler to render. ``raw_body``: the body as sent (hashed for
+    idempotency), read before DRF parses it (``request._request.body``).
+    """
+    caller = request.user
+    path = request.path.rstrip("/")
+    context = RunContext(
+        caller=caller,
+        entity=entity.singular,
+        endpoint=f"{request.method} {path}",
+        request_id=getattr(request, "request_id", None),
+        request_hash=request_hash(request.method, path, request.META.get("QUERY_STRING", ""), raw_body),
+        item_count=len(items),
+        dry_run=dry_run,
+        atomic=atomic,
+        idempotency_key=idempotency.idempotency_key(request),
+    )
+    actor = Actor.of(caller, context.request_id)
+    try:
+        with transaction.atomic():
+            key = context.idempotency_key
+            if key is not None:
+                idempotency.hold_key(company_id=caller.company.pk, key=key)
+                stored = idempotency.stored_answer(
+                    company_id=caller.company.pk, key=key, request_hash=context.request_hash
+                )
+                if stored is not None:
+                    return Response(stored.response_body, status=stored.status_code, headers={REPLAYED_HEADER: "true"})
+            outcome = sync_items(
+                entity=entity,
+                caller=caller,
+                items=items,
+                dry_run=dry_run,
+                atomic=atomic,
+                actor=actor,
+                wrapper=wrapper,
+            )
+            status, body = answer(outcome)
+            record_run(
+                context,
+                status=outcome.status if items else SyncRun.Status.SUCCEEDED,
+                inserted=outcome.count(INSERTED),
+                updated=outcome.count(UPDATED),
+                unchanged=outcome.count(UNCHANGED),
+                errors=outcome.count(ERROR),
+                item_errors=outcome.errors,
+                company=outcome.company,
+            )
+            if key is not None:
+                idempotency.store_answer(
+                    company_id=caller.company.pk,
+                    key=key,
+                    request_hash=context.request_hash,
+                    status_code=status,
+                    body=body,
+                )
+    except ValidationFailed as problem:
+        if problem.code == "validation_error":
+            record_failed_run(
+                context,
+                item_errors=problem.errors,
+                failed_items=getattr(problem, "failed_items", 0),
+                company=getattr(problem, "company", None),
+            )
+        else:  # idempotency_key_reused: refused as a whole, but on record like every other refusal
+            record_failed_run(context)
+        raise
+    except Problem:
+        record_failed_run(context)
+        raise
+    return Response(body, status=status)
+
+
 class RactorySyncView(StrictAPIView):
     """Base of the five sync endpoints; ``entity`` says which (see ``sync_view_for``)."""
 
@@ -66,75 +155,19 @@ class RactorySyncView(StrictAPIView):
     extra_error_statuses = (409,)
 
     def post(self, request):
-        entity = self.entity
         dry_run = boolean_query_parameter(request, "dry_run", False)
         atomic = boolean_query_parameter(request, "atomic", True)
-        raw_body = request._request.body  # read before DRF parses it: hashed for idempotency
-        items = batch_items(request.data, entity.plural)
-        caller = request.user
-        context = RunContext(
-            caller=caller,
-            entity=entity.singular,
-            endpoint=f"POST {request.path.rstrip('/')}",
-            request_id=getattr(request, "request_id", None),
-            request_hash=request_hash(
-                request.method, request.path.rstrip("/"), request.META.get("QUERY_STRING", ""), raw_body
-            ),
-            item_count=len(items),
+        raw_body = request._request.body  # before DRF reads the stream
+        items = batch_items(request.data, self.entity.plural)
+        return run_sync_request(
+            request,
+            raw_body=raw_body,
+            entity=self.entity,
+            items=items,
             dry_run=dry_run,
             atomic=atomic,
-            idempotency_key=idempotency.idempotency_key(request),
+            answer=lambda outcome: (200, outcome.as_response()),
         )
-        actor = Actor.of(caller, context.request_id)
-        try:
-            with transaction.atomic():
-                key = context.idempotency_key
-                if key is not None:
-                    idempotency.hold_key(company_id=caller.company.pk, key=key)
-                    stored = idempotency.stored_answer(
-                        company_id=caller.company.pk, key=key, request_hash=context.request_hash
-                    )
-                    if stored is not None:
-                        return Response(
-                            stored.response_body, status=stored.status_code, headers={REPLAYED_HEADER: "true"}
-                        )
-                outcome = sync_items(
-                    entity=entity, caller=caller, items=items, dry_run=dry_run, atomic=atomic, actor=actor
-                )
-                body = outcome.as_response()
-                record_run(
-                    context,
-                    status=outcome.status if items else SyncRun.Status.SUCCEEDED,
-                    inserted=outcome.count(INSERTED),
-                    updated=outcome.count(UPDATED),
-                    unchanged=outcome.count(UNCHANGED),
-                    errors=outcome.count(ERROR),
-                    item_errors=outcome.errors,
-                    company=outcome.company,
-                )
-                if key is not None:
-                    idempotency.store_answer(
-                        company_id=caller.company.pk,
-                        key=key,
-                        request_hash=context.request_hash,
-                        status_code=200,
-                        body=body,
-                    )
-        except ValidationFailed as problem:
-            if problem.code == "validation_error":
-                record_failed_run(
-                    context,
-                    item_errors=problem.errors,
-                    failed_items=getattr(problem, "failed_items", 0),
-                    company=getattr(problem, "company", None),
-                )
-            else:  # idempotency_key_reused: refused as a whole, but on record like every other refusal
-                record_failed_run(context)
-            raise
-        except Problem:
-            record_failed_run(context)
-            raise
-        return Response(body)
 
 
 def _sync_view_for(entity: SyncEntity) -> type[RactorySyncView]:

@@ -1,0 +1,298 @@
+"""The Eryxon MES sync API (api.md §9): ``PUT /api-{entity}/sync`` and ``POST /api-{entity}/bulk-sync``.
+
+Same engine, authentication, rate limits, sync runs and ``Idempotency-Key`` as the Ractory sync
+endpoints; only the body shapes differ: Eryxon's envelope ``{"success": …, "data" | "error": …}``.
+Errors are rendered in that envelope by the exception handler (``ractory.api.problems``), for
+every path under ``/api-``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import serializers
+
+from ractory.api.filters import boolean_query_parameter
+from ractory.api.problems import BadRequest, FieldError, ValidationFailed, dotted_path, json_pointer
+from ractory.api.views import StrictAPIView
+from tenants.permissions import CanSyncWrite
+
+from ..entities import MES_ENTITIES, SyncEntity
+from ..services import ERROR, INSERTED, ItemOutcome, SyncOutcome
+from .mes_serializers import MesBulkResultSerializer, MesSingleResultSerializer
+from .views import run_sync_request
+
+ALTERNATIVE_WRAPPER = "items"  # Eryxon clients also send {"items": [...]}
+ACTIONS = {INSERTED: "created"}  # the engine's words → Eryxon's (updated, unchanged, error alike)
+
+
+def _action(outcome: ItemOutcome) -> str:
+    return ACTIONS.get(outcome.action, outcome.action)
+
+
+def error_sentence(errors: list[FieldError], strip: int) -> str:
+    """The item's first error as a sentence, ``field: what is wrong``, and how many more."""
+    first = errors[0]
+    field = dotted_path(_relative(first.pointer, strip))
+    text = f"{field}: {first.detail}" if field else first.detail
+    if len(errors) > 1:
+        text += f" (and {len(errors) - 1} more)"
+    return text
+
+
+def _relative(pointer: str, strip: int) -> str:
+    """The pointer without its first ``strip`` segments (``/jobs/3/due_date`` → ``/due_date``)."""
+    if strip == 0:
+        return pointer
+    parts = pointer.split("/")[1:]
+    return "/" + "/".join(parts[strip:]) if len(parts) > strip else ""
+
+
+def item_details(errors: list[FieldError], strip: int) -> list[dict[str, str]]:
+    return [
+        {"field": dotted_path(_relative(error.pointer, strip)), "code": error.code, "message": error.detail}
+        for error in errors
+    ]
+
+
+def bulk_items(body: dict, plural: str) -> tuple[list, str]:
+    """The item list of ``{"<plural>": [...]}`` or ``{"items": [...]}``, and the key it came in."""
+    wrappers = [key for key in (plural, ALTERNATIVE_WRAPPER) if key in body]
+    unknown = [key for key in body if key not in (plural, ALTERNATIVE_WRAPPER)]
+    shape = f'{{"{plural}": [...]}} (or {{"{ALTERNATIVE_WRAPPER}": [...]}})'
+    if unknown:
+        raise BadRequest(
+            f"Unknown top-level key '{unknown[0]}'; the body is {shape}.",
+            code="unknown_top_level_key",
+            errors=[FieldError(json_pointer(key), "unknown_field", "Unknown top-level key.") for key in unknown],
+        )
+    if len(wrappers) != 1:
+        detail = "Send the items under one key, not both." if wrappers else "The items are missing."
+        raise BadRequest(
+            f"The body must be {shape}. {detail}",
+            code="missing_wrapper",
+            errors=[FieldError(f"/{plural}", "required", "This field is required.")],
+        )
+    wrapper = wrappers[0]
+    items = body[wrapper]
+    if not isinstance(items, list):
+        raise BadRequest(
+            f"'{wrapper}' must be an array of items.",
+            code="wrapper_not_array",
+            errors=[FieldError(f"/{wrapper}", "not_a_list", "Must be an array.")],
+        )
+    if len(items) > settings.SYNC_MAX_ITEMS:
+        raise BadRequest(
+            f"{len(items)} items; at most {settings.SYNC_MAX_ITEMS} are accepted per request.",
+            code="batch_too_large",
+            errors=[FieldError(f"/{wrapper}", "max_items", f"At most {settings.SYNC_MAX_ITEMS} items.")],
+        )
+    return items, wrapper
+
+
+def single_answer(outcome: SyncOutcome) -> tuple[int, dict[str, Any]]:
+    item = outcome.items[0]
+    data = {"action": _action(item), "id": str(item.guid), "external_id": item.external_id}
+    return (201 if item.action == INSERTED else 200), {"success": True, "data": data}
+
+
+def bulk_answer(outcome: SyncOutcome) -> tuple[int, dict[str, Any]]:
+    results = []
+    for item in outcome.items:
+        result: dict[str, Any] = {
+            "index": item.index,
+            "external_id": item.external_id,
+            "id": str(item.guid) if item.guid and item.action != ERROR else None,
+            "action": _action(item),
+        }
+        if item.errors:
+            result["error"] = error_sentence(item.errors, strip=2)
+            result["details"] = item_details(item.errors, strip=2)
+        results.append(result)
+    data = {
+        "total": len(outcome.items),
+        "created": outcome.count(INSERTED),
+        "updated": outcome.count("updated"),
+        "unchanged": outcome.count("unchanged"),
+        "errors": outcome.count(ERROR),
+        "results": results,
+    }
+    return 200, {"success": True, "data": data}
+
+
+class MesSyncView(StrictAPIView):
+    """Base of the ten MES sync endpoints; ``entity`` says which."""
+
+    entity: SyncEntity
+    permission_classes = [CanSyncWrite]
+    extra_error_statuses = (409,)
+
+
+class MesSingleSyncView(MesSyncView):
+    def put(self, request):
+        raw_body = request._request.body  # before DRF reads the stream
+        try:
+            return run_sync_request(
+                request,
+                raw_body=raw_body,
+                entity=self.entity,
+                items=[request.data],
+                wrapper=None,
+                answer=single_answer,
+                atomic=True,
+            )
+        except ValidationFailed as problem:
+            if problem.code != "validation_error" or not problem.errors:
+                raise
+            raise ValidationFailed(error_sentence(problem.errors, strip=0), errors=problem.errors) from None
+
+
+class MesBulkSyncView(MesSyncView):
+    extra_query_parameters = ("atomic",)
+
+    def post(self, request):
+        atomic = boolean_query_parameter(request, "atomic", False)
+        raw_body = request._request.body  # before DRF reads the stream
+        items, wrapper = bulk_items(request.data, self.entity.plural)
+        return run_sync_request(
+            request,
+            raw_body=raw_body,
+            entity=self.entity,
+            items=items,
+            wrapper=wrapper,
+            answer=bulk_answer,
+            atomic=atomic,
+        )
+
+
+# --- One endpoint class per entity and shape, each with its own schema --------------------------
+
+
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "cells": {
+        "external_id": "WC-CUTTING",
+        "external_source": "SAP",
+        "name": "Cutting",
+        "color": "#3b82f6",
+        "sequence": 1,
+        "active": True,
+    },
+    "resources": {
+        "external_id": "TOOL-001",
+        "external_source": "SAP",
+        "name": "CNC Mill #1",
+        "type": "equipment",
+        "identifier": "MILL-001",
+        "status": "available",
+    },
+    "jobs": {
+        "external_id": "SO-12345",
+        "external_source": "SAP",
+        "job_number": "JOB-2024-001",
+        "customer": "Acme Corp",
+        "due_date": "2024-12-31",
+        "parts": [
+            {
+                "external_id": "SO-12345-10",
+                "part_number": "BRACKET-A",
+                "quantity": 25,
+                "operations": [
+                    {
+                        "external_id": "SO-12345-10-010",
+                        "operation_name": "Laser Cut",
+                        "cell_name": "Cutting",
+                        "sequence": 1,
+                    }
+                ],
+            }
+        ],
+    },
+    "parts": {
+        "external_id": "SO-12345-10",
+        "external_source": "SAP",
+        "job_external_id": "SO-12345",
+        "part_number": "BRACKET-A",
+        "material": "Steel 304",
+        "quantity": 25,
+    },
+    "operations": {
+        "external_id": "SO-12345-10-010",
+        "external_source": "SAP",
+        "part_external_id": "SO-12345-10",
+        "operation_name": "Laser Cut",
+        "cell_name": "Cutting",
+        "sequence": 1,
+        "estimated_time_minutes": 30,
+    },
+}
+
+ATOMIC = OpenApiParameter(
+    "atomic", bool, description="true: any invalid item rejects the whole request (422), nothing written."
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", str, location=OpenApiParameter.HEADER, description="Replay protection for 24 h."
+)
+
+
+def _envelope(name: str, data) -> serializers.Serializer:
+    return type(name, (serializers.Serializer,), {"success": serializers.BooleanField(), "data": data})
+
+
+def _single_view_for(entity: SyncEntity) -> type[MesSingleSyncView]:
+    name = entity.singular.capitalize()
+    response = _envelope(f"Mes{name}SyncResponse", MesSingleResultSerializer())
+
+    @extend_schema(
+        tags=["mes"],
+        operation_id=f"mes_sync_{entity.singular}",
+        summary=f"Upsert one {entity.singular} by (external_source, external_id)",
+        request=entity.item_serializer,
+        responses={201: response, 200: response},
+        parameters=[IDEMPOTENCY_KEY],
+        examples=[OpenApiExample("request", value=EXAMPLES[entity.plural], request_only=True)],
+    )
+    def put(self, request):
+        return MesSingleSyncView.put(self, request)
+
+    put.__doc__ = (
+        f"Insert or update one {entity.singular} (201 created; 200 updated or unchanged), with merge "
+        "semantics: fields left out keep their stored values. An item equal to what was last synced "
+        "(same canonical hash) is unchanged and not written. Any invalid field: 422, nothing written."
+        + (" Nested items are written with the item or not at all." if entity.nested else "")
+    )
+    return type(f"Mes{name}SyncView", (MesSingleSyncView,), {"entity": entity, "put": put, "__doc__": put.__doc__})
+
+
+def _bulk_view_for(entity: SyncEntity) -> type[MesBulkSyncView]:
+    name = entity.singular.capitalize()
+    wrapper = type(
+        f"Mes{name}BulkSyncRequest",
+        (serializers.Serializer,),
+        {entity.plural: entity.item_serializer(many=True, help_text='At most 1000; also accepted as "items".')},
+    )
+    response = _envelope(f"Mes{name}BulkSyncResponse", MesBulkResultSerializer())
+
+    @extend_schema(
+        tags=["mes"],
+        operation_id=f"mes_bulk_sync_{entity.plural}",
+        summary=f"Upsert up to 1000 {entity.plural}",
+        request=wrapper,
+        responses={200: response},
+        parameters=[ATOMIC, IDEMPOTENCY_KEY],
+        examples=[OpenApiExample("request", value={entity.plural: [EXAMPLES[entity.plural]]}, request_only=True)],
+    )
+    def post(self, request):
+        return MesBulkSyncView.post(self, request)
+
+    post.__doc__ = (
+        f"Insert or update up to 1000 {entity.plural}; results in input order. Partial by default: "
+        "valid items (whole trees) are written and invalid ones reported with their index and "
+        "field paths; atomic=true: any invalid item makes the request 422 with nothing written."
+    )
+    return type(f"Mes{name}BulkSyncView", (MesBulkSyncView,), {"entity": entity, "post": post, "__doc__": post.__doc__})
+
+
+MES_SINGLE_VIEWS = {plural: _single_view_for(entity) for plural, entity in MES_ENTITIES.items()}
+MES_BULK_VIEWS = {plural: _bulk_view_for(entity) for plural, entity in MES_ENTITIES.items()}
