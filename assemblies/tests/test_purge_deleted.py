@@ -18,11 +18,34 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from assemblies.management.commands import purge_deleted
-from assemblies.models import Article, Assembly, Component, Piece, Project
+from assemblies.models import Article, Assembly, Cell, Component, Job, Operation, Part, Piece, Project, Resource
 
-MODELS = {"pieces": Piece, "articles": Article, "assemblies": Assembly, "components": Component, "projects": Project}
+# Every table, in purge order (the order of the report's lines).
+MODELS = {
+    "pieces": Piece,
+    "articles": Article,
+    "assemblies": Assembly,
+    "components": Component,
+    "projects": Project,
+    "operations": Operation,
+    "parts": Part,
+    "jobs": Job,
+    "cells": Cell,
+    "resources": Resource,
+}
 # The field that names a row in these tests.
-LABEL = {Piece: "piece_id", Article: "code", Assembly: "trolley", Component: "code", Project: "code"}
+LABEL = {
+    Piece: "piece_id",
+    Article: "code",
+    Assembly: "trolley",
+    Component: "code",
+    Project: "code",
+    Operation: "external_id",
+    Part: "external_id",
+    Job: "external_id",
+    Cell: "external_id",
+    Resource: "external_id",
+}
 NOW = timezone.now()
 OLD = NOW - dt.timedelta(days=200)  # before a 90-day cut-off
 RECENT = NOW - dt.timedelta(days=10)  # after it
@@ -93,6 +116,7 @@ def test_a_tree_deleted_before_the_cut_off_is_purged_in_every_company(company, o
         "assemblies": {"R.A"},
         "components": {"R.C"},
         "projects": {"R"},
+        **{name: set() for name in ("operations", "parts", "jobs", "cells", "resources")},
     }
     assert all(row.is_active for model in MODELS.values() for row in model.objects.all())
     deletes = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("DELETE")]
@@ -145,7 +169,35 @@ def test_a_child_left_behind_keeps_its_deleted_parents(company):
         "assemblies": {"P.A"},
         "components": {"P.C"},
         "projects": {"P"},
+        **{name: set() for name in ("operations", "parts", "jobs", "cells", "resources")},
     }
+
+
+def mes_tree(company, name: str) -> dict:
+    """cell ← operation → part → job, and a resource."""
+    cell = make(Cell, company, f"{name}.cell", name=f"{name} cell", external_source="SAP")
+    job = make(Job, company, f"{name}.job", job_number=name, external_source="SAP")
+    part = make(Part, company, f"{name}.part", job=job, part_number="P", external_source="SAP")
+    operation = make(
+        Operation, company, f"{name}.op", part=part, cell=cell, operation_name="cut", sequence=1, external_source="SAP"
+    )
+    resource = make(Resource, company, f"{name}.res", name="mill", type="equipment", external_source="SAP")
+    return {"cell": cell, "job": job, "part": part, "operation": operation, "resource": resource}
+
+
+def test_mes_rows_are_purged_children_first_and_a_referenced_cell_is_kept(company):
+    gone, stays = mes_tree(company, "M"), mes_tree(company, "N")
+    delete(*gone.values(), at=OLD)
+    delete(stays["cell"], at=OLD)  # still named by N's active operation
+
+    stdout, stderr = run("--older-than", "90d")
+
+    assert stdout == report(
+        "deleted", "kept", operations=(1, 0), parts=(1, 0), jobs=(1, 0), cells=(1, 1), resources=(1, 0)
+    )
+    assert "1 row deleted before the cut-off was kept" in stderr
+    assert left()["cells"] == {"N.cell"} and left()["operations"] == {"N.op"}
+    assert left()["jobs"] == {"N.job"} and left()["resources"] == {"N.res"}
 
 
 def test_an_active_child_keeps_its_deleted_parent(company):

@@ -542,7 +542,8 @@ def test_a_malformed_file_writes_nothing(case, tree, company_guid, tmp_path):
     [
         (
             ["widgets", "{path}"],
-            "Unknown entity 'widgets'; one of: projects, components, assemblies, pieces, articles.",
+            "Unknown entity 'widgets'; one of: projects, components, assemblies, pieces, articles, "
+            "cells, resources, jobs, parts, operations.",
         ),
         (["pieces", "{missing}"], "Cannot read {missing}: no such file."),
         (["pieces", "{tmp}"], "Cannot read {tmp}: not a file."),

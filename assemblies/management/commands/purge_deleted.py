@@ -1,7 +1,8 @@
 """``purge_deleted``: hard-delete rows soft-deleted before a cut-off, children first (data-model §1.4).
 
-Parent links are ``PROTECT``, so the tables are purged leaves first (pieces, articles,
-assemblies, components, projects) with one set-based DELETE each. A row is purged only when no
+Parent links are ``PROTECT``, so the tables are purged leaves first (Ractory: pieces, articles,
+assemblies, components, projects; MES: operations, parts, jobs, cells, resources) with one
+set-based DELETE each. A row is purged only when no
 row of any table still points at it: once the purgeable children are gone, a parent with a child
 left (active, or deleted after the cut-off) is kept for a later purge.
 """
@@ -15,10 +16,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from assemblies.models import Article, Assembly, Component, Piece, Project
+from assemblies.models import Article, Assembly, Cell, Component, Job, Operation, Part, Piece, Project, Resource
 
 # Children before their parents: every table comes after all the tables that point at it.
-PURGE_ORDER = (Piece, Article, Assembly, Component, Project)
+PURGE_ORDER = (Piece, Article, Assembly, Component, Project, Operation, Part, Job, Cell, Resource)
 _AGE = re.compile(r"([0-9]+)([hdw])")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 
@@ -65,7 +66,8 @@ def purge_table(model, cutoff) -> int:
 class Command(BaseCommand):
     help = (
         "Hard-delete the rows of every company soft-deleted before now minus --older-than (e.g. 36h, "
-        "90d, 12w): pieces, articles, assemblies, components, then projects, one DELETE per table. "
+        "90d, 12w): pieces, articles, assemblies, components, projects, then operations, parts, jobs, "
+        "cells and resources, one DELETE per table. "
         "A deleted row that an active row, or one deleted after the cut-off, still points at is kept "
         "for a later purge. Prints per table the rows deleted and kept (with --dry-run: that would be "
         "deleted; the same DELETEs run and are rolled back). The total is the last line on stdout."
@@ -108,10 +110,10 @@ class Command(BaseCommand):
             self.stdout.write(f"{name}: {verb} {deleted}, {keep} {kept}")
         total_kept = sum(kept for _, _, kept in results)
         if total_kept:
+            were = "would be" if dry_run else ("were" if total_kept != 1 else "was")
             self.stderr.write(
-                f"{total_kept} row{'s' if total_kept != 1 else ''} deleted before the cut-off "
-                f"{'would be' if dry_run else 'were'} kept: rows that are active or deleted more recently "
-                "still point at them; a later purge takes them."
+                f"{total_kept} row{'s' if total_kept != 1 else ''} deleted before the cut-off {were} kept: "
+                "rows that are active or deleted more recently still point at them; a later purge takes them."
             )
         if dry_run:
             self.stderr.write("Dry run: nothing was deleted.")

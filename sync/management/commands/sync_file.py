@@ -27,13 +27,15 @@ from assemblies.services import Actor
 from ractory.api import serializers as strict
 from ractory.api.parsers import HugeInteger
 from ractory.api.problems import FieldError, Problem, ValidationFailed
-from sync.entities import SYNC_ENTITIES, SyncEntity
+from sync.entities import MES_ENTITIES, SYNC_ENTITIES, SyncEntity
 from sync.runs import RunContext, record_failed_run, record_run, request_hash
 from sync.services import ERROR, INSERTED, UNCHANGED, UPDATED, sync_items
 from tenants.caller import Caller
 from tenants.management.commands._arguments import company_by_guid
 from tenants.roles import Role
 
+# Ractory and MES entities: one engine, so one command (their plurals do not overlap).
+ENTITIES: dict[str, SyncEntity] = {**SYNC_ENTITIES, **MES_ENTITIES}
 FORMATS = ("json", "ndjson", "csv")
 EXTENSIONS = {".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson", ".csv": "csv"}
 ENDPOINT = "sync_file"
@@ -325,13 +327,16 @@ class Totals:
 
 class Command(BaseCommand):
     help = (
-        "Run a file of Ractory items through the sync service, in batches (each its own transaction "
-        "and SyncRun, endpoint 'sync_file'). ENTITY: projects, components, assemblies, pieces or "
-        'articles. Formats: json (an array of items or {"<entity>": [...]}), ndjson (one item a line, '
+        "Run a file of items through the sync service, in batches (each its own transaction "
+        "and SyncRun, endpoint 'sync_file'). ENTITY: projects, components, assemblies, pieces, "
+        "articles (Ractory, keyed by guid) or cells, resources, jobs, parts, operations (Eryxon MES, "
+        "keyed by external_source + external_id; a JSON job may carry nested parts and operations). "
+        'Formats: json (an array of items or {"<entity>": [...]}), ndjson (one item a line, '
         "blank lines skipped), csv (a header row of field names; an empty cell leaves the field out); "
-        "guessed from the extension (.json, .ndjson/.jsonl, .csv) unless --format is given. Items "
-        "without company_guid get --company. A malformed file writes nothing. Bad rows are printed "
-        "on stderr with their line numbers. --atomic (the default): a batch with a bad row writes "
+        "guessed from the extension (.json, .ndjson/.jsonl, .csv) unless --format is given. Ractory "
+        "items without company_guid get --company; MES items always belong to --company. A malformed "
+        "file writes nothing. Bad rows are printed on stderr with their line numbers. --atomic (the "
+        "default): a batch with a bad row writes "
         "nothing of that batch and the command stops there with a non-zero exit; the batches before "
         "it stay written (with --dry-run every batch is checked and every bad row listed). --partial: "
         "the valid rows are written, the bad ones reported, exit 0. --dry-run writes no rows (its "
@@ -339,7 +344,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("entity", help="projects, components, assemblies, pieces or articles")
+        parser.add_argument("entity", help=", ".join(ENTITIES))
         parser.add_argument("path", help="the file to read")
         parser.add_argument("--company", required=True, help="guid of the company the items belong to")
         parser.add_argument("--format", dest="file_format", help="json, ndjson or csv (default: from the extension)")
@@ -355,9 +360,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, entity, path, company, file_format, batch_size, dry_run, atomic, **options):
         self.bar_shown = False
-        sync_entity = SYNC_ENTITIES.get(entity)
+        sync_entity = ENTITIES.get(entity)
         if sync_entity is None:
-            raise CommandError(f"Unknown entity {entity!r}; one of: {', '.join(SYNC_ENTITIES)}.")
+            raise CommandError(f"Unknown entity {entity!r}; one of: {', '.join(ENTITIES)}.")
         size = self._batch_size(batch_size)
         target = company_by_guid(company)
         if not target.is_active:
@@ -441,9 +446,10 @@ class Command(BaseCommand):
         the batch when an atomic batch was refused, None otherwise."""
         entity, company_guid = self.entity, str(self.company.guid)
         items = [row.item for row in batch]
-        for item in items:
-            if isinstance(item, dict) and "company_guid" not in item:
-                item["company_guid"] = company_guid
+        if entity.names_company:  # MES items carry no company: they are the caller's, --company
+            for item in items:
+                if isinstance(item, dict) and "company_guid" not in item:
+                    item["company_guid"] = company_guid
         context = RunContext(
             caller=self.caller,
             entity=entity.singular,
