@@ -228,7 +228,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Multi-tenant ERP-to-factory sync service. Ractory API under /api/v1/ "
         "(sync, reads, auth, administration) and the Eryxon MES API at /api-{entity}/. "
-        "Errors are RFC 9457 problem documents (application/problem+json)."
+        "Errors are RFC 9457 problem documents (application/problem+json) under /api/, and Eryxon's "
+        'envelope {"success": false, "error": {…}} (application/json) under /api-*.'
+
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -238,7 +240,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"RoleEnum": "tenants.roles.Role.choices"},
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "tenants.roles.Role.choices",
+        "JobStatusEnum": "assemblies.models.JobStatus.values",
+        "OperationStatusEnum": "assemblies.models.OperationStatus.values",
+        "ResourceStatusEnum": "assemblies.models.ResourceStatus.values",
+        "ResourceTypeEnum": "assemblies.models.ResourceType.values",
+    },
     "SORT_OPERATIONS": False,
     "PREPROCESSING_HOOKS": ["ractory.api.schema.drop_trailing_slash_duplicates"],
 }

@@ -7,8 +7,16 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework.permissions import AllowAny
 
-from .problems import PROBLEM_CONTENT_TYPE, problem_body
-from .serializers import ProblemSerializer
+from .problems import (
+    ERYXON_CONTENT_TYPE,
+    PROBLEM_CONTENT_TYPE,
+    FieldError,
+    Problem,
+    eryxon_body,
+    is_eryxon_path,
+    problem_body,
+)
+from .serializers import EryxonErrorSerializer, ProblemSerializer
 
 ERROR_DESCRIPTIONS = {
     400: (
@@ -71,6 +79,27 @@ def problem_response_doc(status: int, description: str | None = None) -> OpenApi
     )
 
 
+def eryxon_response_doc(status: int) -> OpenApiResponse:
+    """The same error in Eryxon's envelope, for the /api-* paths."""
+    description, code, detail = ERROR_DESCRIPTIONS[status]
+    errors = []
+    if status == 422:
+        detail = "parts[0].operations[1].cell_name: No live cell named 'Cuting' in this company."
+        errors = [
+            FieldError(
+                "/parts/0/operations/1/cell_name", "cell_not_found", "No live cell named 'Cuting' in this company."
+            )
+        ]
+    example = eryxon_body(Problem(detail, status=status, code=code, errors=errors))
+    return OpenApiResponse(
+        response=EryxonErrorSerializer,
+        description=description.replace("errors[]", "details[]").replace("a JSON Pointer", "a dotted path"),
+        examples=[
+            OpenApiExample(example["error"]["code"], value=example, status_codes=[str(status)], response_only=True)
+        ],
+    )
+
+
 class ProblemAwareAutoSchema(AutoSchema):
     """Adds the problem-document responses each operation can answer to the generated schema.
 
@@ -95,13 +124,16 @@ class ProblemAwareAutoSchema(AutoSchema):
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses
+        eryxon = is_eryxon_path(self.path)
         for status in self._error_statuses():
             key = str(status)
             if key in responses:
                 continue
-            responses[key] = self._get_response_for_code(
-                problem_response_doc(status), key, media_types=[PROBLEM_CONTENT_TYPE]
-            )
+            if eryxon:
+                doc, media_type = eryxon_response_doc(status), ERYXON_CONTENT_TYPE
+            else:
+                doc, media_type = problem_response_doc(status), PROBLEM_CONTENT_TYPE
+            responses[key] = self._get_response_for_code(doc, key, media_types=[media_type])
         return responses
 
 

@@ -190,3 +190,21 @@ class ProblemSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Request-level problem code; see docs/errors.md.")
     request_id = serializers.CharField(allow_null=True)
     errors = FieldErrorSerializer(many=True, required=False)
+
+
+class EryxonErrorDetailSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="Dotted path of the field, e.g. parts[0].operations[1].cell_name.")
+    code = serializers.CharField(help_text="Stable machine word; see docs/errors.md.")
+    message = serializers.CharField()
+
+
+class EryxonErrorSerializer(serializers.Serializer):
+    """The Eryxon MES error envelope: the body of every error on an /api-* path."""
+
+    class Error(serializers.Serializer):
+        code = serializers.CharField(help_text="BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, … VALIDATION_ERROR, …")
+        message = serializers.CharField()
+        details = EryxonErrorDetailSerializer(many=True, required=False)
+
+    success = serializers.BooleanField(help_text="Always false.")
+    error = Error()
