@@ -27,6 +27,10 @@ class Parents:
     component_id: int
     component_guid: uuid.UUID
     assemblies: tuple[tuple[int, uuid.UUID], ...]  # (id, guid), pieces cycle over them
+    # MES: the parts operations cycle over, (id, external_id), and the cell they all name.
+    parts: tuple[tuple[int, str], ...] = ()
+    cell_id: int = 0
+    cell_name: str = ""
 
 
 def _text(name: str, n: int, rev: int, length: int) -> str:
@@ -40,6 +44,7 @@ class Shape:
     plural: str
     table: str
     columns: tuple[tuple[str, str], ...]  # (column, PostgreSQL type) in the floor's order
+    conflict: tuple[str, ...] = ("guid",)  # the upsert key within the company
 
     def item(self, guid: uuid.UUID, n: int, rev: int, parents: Parents) -> dict:
         raise NotImplementedError
@@ -148,8 +153,71 @@ class AssemblyShape(Shape):
         )
 
 
+MES_SOURCE = "BENCH-ERP"
+
+
+class OperationShape(Shape):
+    """Eryxon MES operations (routing steps), keyed by external id; the item's ``guid`` is only
+    the benchmark's handle on the row (its external id is derived from it)."""
+
+    plural = "operations"
+    table = "assemblies_operation"
+    conflict = ("external_source", "external_id")
+    columns = (
+        *_COMMON,
+        ("external_id", "varchar"),
+        ("external_source", "varchar"),
+        ("synced_at", "timestamptz"),
+        ("sync_hash", "char(64)"),
+        ("part_id", "bigint"),
+        ("cell_id", "bigint"),
+        ("operation_name", "varchar"),
+        ("sequence", "integer"),
+        ("estimated_time_minutes", "integer"),
+        ("notes", "text"),
+        ("status", "varchar"),
+    )
+
+    def item(self, guid, n, rev, parents):
+        _part_id, part_external_id = parents.parts[n % len(parents.parts)]
+        return {
+            "external_id": f"OP-{guid.hex}",
+            "external_source": MES_SOURCE,
+            "part_external_id": part_external_id,
+            "cell_name": parents.cell_name,
+            "operation_name": _text("operation", n, rev, 255),
+            "sequence": n + 1,  # n is unique in the run, so the sequence is unique per part
+            "estimated_time_minutes": (n * 7 + rev) % 600,
+            "notes": _text("notes", n, rev, 1000),
+            "status": "pending",  # MES-owned: validated, then ignored
+        }
+
+    def row(self, item, parents, now):
+        part_ids = {external_id: pk for pk, external_id in parents.parts}
+        return (
+            parents.company_id,
+            uuid.UUID(item["external_id"].removeprefix("OP-")),
+            now,
+            now,
+            True,
+            None,
+            item["external_id"],
+            item["external_source"],
+            now,
+            "0" * 64,
+            part_ids[item["part_external_id"]],
+            parents.cell_id,
+            item["operation_name"],
+            item["sequence"],
+            item["estimated_time_minutes"],
+            item["notes"],
+            "pending",
+        )
+
+
 PIECES = PieceShape()
 ASSEMBLIES = AssemblyShape()
+OPERATIONS = OperationShape()
 
 
 def new_guids(count: int) -> list[uuid.UUID]:

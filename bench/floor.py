@@ -1,7 +1,8 @@
 """The SQL floor: the same rows written by one hand-written statement through psycopg.
 
 No Django, no HTTP: one ``INSERT … SELECT FROM unnest(<one array per column>) ON CONFLICT
-(company_id, guid) DO UPDATE`` per batch, in its own transaction, on a connection of its own.
+(company_id, <key>) DO UPDATE`` per batch (key: guid, or external_source + external_id for MES),
+in its own transaction, on a connection of its own.
 What is timed is the statement and its commit; the row tuples are built before the clock starts.
 The update rewrites every column but ``created_at`` (a plain upsert has no "unchanged" branch).
 """
@@ -23,7 +24,7 @@ def upsert_sql(shape: Shape) -> str:
     )
     return (
         f"INSERT INTO {shape.table} ({', '.join(names)}) SELECT * FROM unnest({casts}) "
-        f"ON CONFLICT (company_id, guid) DO UPDATE SET {updates}"
+        f"ON CONFLICT (company_id, {', '.join(shape.conflict)}) DO UPDATE SET {updates}"
     )
 
 

@@ -78,6 +78,16 @@ def verdicts(results: list[dict], counts: dict) -> list[str]:
             if not met:
                 detail += f", {bound / value:.2f}× short of the target"
         lines.append(f"{'PASS' if met else 'MISS'}  {label}: {detail}")
+    # The MES engine is the Ractory one: a 1000-operation bulk-sync is held to the ratio the
+    # 1000-piece request of the same kind reaches in the same run (a 10 % margin for noise).
+    for kind in ("new", "changed"):
+        operations, pieces = by_name.get(f"{kind}_operations_1000"), by_name.get(f"{kind}_pieces_1000")
+        label = f"1000 {kind} MES operations within the ratio to the floor of 1000 {kind} pieces"
+        if not operations or not pieces or None in (operations.get("ratio_to_floor"), pieces.get("ratio_to_floor")):
+            lines.append(f"SKIP  {label}: scenario not run")
+            continue
+        ours, theirs = operations["ratio_to_floor"], pieces["ratio_to_floor"]
+        lines.append(f"{'PASS' if ours <= theirs * 1.1 else 'MISS'}  {label}: {ours}× against {theirs}×")
     for kind, by_size in counts.items():
         equal = by_size[10] == by_size[1000]
         lines.append(

@@ -100,10 +100,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def setup_tenant():
-    from assemblies.models import Assembly, Component, Project
+    from assemblies.models import Assembly, Cell, Component, Job, Part, Project
     from tenants.services import create_api_key, create_company
 
-    from .data import Parents
+    from .data import MES_SOURCE, Parents
 
     company = create_company(name="Bench Fenster GmbH", short_name="BENCH")
     key = create_api_key(company=company, scopes=["sync:read", "sync:write"], description="bench")
@@ -111,6 +111,14 @@ def setup_tenant():
     component = Component.objects.create(company=company, project=project, code="W-01", quantity=4)
     assemblies = [
         Assembly.objects.create(company=company, project=project, component=component, trolley="T01", cell_number=n)
+        for n in range(10)
+    ]
+    cell = Cell.objects.create(company=company, external_source=MES_SOURCE, external_id="WC-CUT", name="Cutting")
+    job = Job.objects.create(company=company, external_source=MES_SOURCE, external_id="SO-1", job_number="JOB-1")
+    parts = [
+        Part.objects.create(
+            company=company, job=job, external_source=MES_SOURCE, external_id=f"SO-1-{n}", part_number=f"P-{n}"
+        )
         for n in range(10)
     ]
     parents = Parents(
@@ -121,6 +129,9 @@ def setup_tenant():
         component_id=component.pk,
         component_guid=component.guid,
         assemblies=tuple((assembly.pk, assembly.guid) for assembly in assemblies),
+        parts=tuple((part.pk, part.external_id) for part in parts),
+        cell_id=cell.pk,
+        cell_name="cutting",  # named case-insensitively, as ERPs do
     )
     return parents, key.raw_key
 

@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from .data import ASSEMBLIES, PIECES, Parents, Shape, new_guids
+from .data import ASSEMBLIES, OPERATIONS, PIECES, Parents, Shape, new_guids
 from .floor import Floor
 from .server import Client
 
 OURS_SYNC = "/api/v1/sync/{plural}"
+MES_BULK_SYNC = "/api-{plural}/bulk-sync"
 NAIVE_SYNC = "/bench/naive/sync/{plural}"
 OURS_LIST = "/api/v1/pieces"
 NAIVE_LIST = "/bench/naive/pieces"
@@ -129,6 +130,9 @@ def expect(answer: dict, who: str, **counts: int) -> None:
 
 def post(client: Client, path: str, shape: Shape, items: list[dict], who: str, **counts: int) -> float:
     answer, elapsed = client.post_json(path.format(plural=shape.plural), body_of(shape, items))
+    if path == MES_BULK_SYNC:  # Eryxon's envelope and words
+        data = answer.get("data") or {}
+        answer = {"inserted": data.get("created"), "updated": data.get("updated"), "unchanged": data.get("unchanged")}
     expect(answer, who, **counts)
     return elapsed
 
@@ -342,6 +346,35 @@ def list_pieces(bench: Bench) -> Result:
     return result
 
 
+def mes_operations(bench: Bench, *, changed: bool, count: int = 1000) -> Result:
+    """``count`` MES operations per ``POST /api-operations/bulk-sync`` (partial mode, parents by
+    external id, the cell by name): new rows every run, or every stored row changed."""
+    name = f"{'changed' if changed else 'new'}_operations_1000"
+    result = Result(name, count, 1, note="Eryxon MES bulk-sync; no naive endpoint")
+    client = bench.client()
+    sets = {who: seed_mes(bench, client, count) for who in ("ours", "floor")} if changed else {}
+    bench.floor.analyze()
+    for run in range(bench.runs):
+        if changed:
+            rev = run + 1
+            items = items_for(bench, OPERATIONS, sets["ours"][0], rev, sets["ours"][1])
+            result.ours.append(post(client, MES_BULK_SYNC, OPERATIONS, items, "ours", updated=count))
+            items = items_for(bench, OPERATIONS, sets["floor"][0], rev, sets["floor"][1])
+        else:
+            items = items_for(bench, OPERATIONS, new_guids(count), 0)
+            result.ours.append(post(client, MES_BULK_SYNC, OPERATIONS, items, "ours", inserted=count))
+            items = items_for(bench, OPERATIONS, new_guids(count), 0)
+        result.floor.append(bench.floor.upsert(OPERATIONS, rows_for(bench, OPERATIONS, items)))
+    return result
+
+
+def seed_mes(bench: Bench, client: Client, count: int) -> tuple[list[uuid.UUID], range]:
+    guids, numbers = new_guids(count), bench.numbers(count)
+    items = items_for(bench, OPERATIONS, guids, 0, numbers)
+    post(client, MES_BULK_SYNC, OPERATIONS, items, "seed", inserted=count)
+    return guids, numbers
+
+
 def warm_up(bench: Bench) -> None:
     """A few untimed requests, so both gunicorn workers have loaded everything."""
     client = bench.client()
@@ -352,6 +385,10 @@ def warm_up(bench: Bench) -> None:
             items = items_for(bench, shape, new_guids(100), 0)
             post(client, NAIVE_SYNC, shape, items, "warm-up naive", inserted=100)
             bench.floor.upsert(shape, rows_for(bench, shape, items_for(bench, shape, new_guids(100), 0)))
+    for _ in range(4):
+        post(
+            client, MES_BULK_SYNC, OPERATIONS, items_for(bench, OPERATIONS, new_guids(100), 0), "warm-up", inserted=100
+        )
 
 
 SCENARIOS: list[tuple[str, Callable[[Bench], Result]]] = [
@@ -363,4 +400,6 @@ SCENARIOS: list[tuple[str, Callable[[Bench], Result]]] = [
     ("small_batches_100x10", small_batches),
     ("concurrent_2x1000_overlap500", concurrent_clients),
     ("list_pieces_10000", list_pieces),
+    ("new_operations_1000", lambda bench: mes_operations(bench, changed=False)),
+    ("changed_operations_1000", lambda bench: mes_operations(bench, changed=True)),
 ]
