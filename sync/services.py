@@ -600,12 +600,10 @@ def _plan_hashed(entity: SyncEntity, company: Company, work: _Work, written_fiel
         same_parents = all(
             _known_id(work.parent_ids.get(parent.name)) == stored[parent.column] for parent in entity.parents
         )
-        if (
-            stored["is_active"]
-            and stored["sync_hash"] == digest
-            and same_parents
-            and work.cleaned.get("is_active", True)
-        ):
+        # Unchanged: what was last synced (same hash, same parents), in the same state (live, or
+        # a tombstone sent again for a row deleted already).
+        same_state = stored["is_active"] == work.cleaned.get("is_active", True)
+        if stored["sync_hash"] == digest and same_parents and same_state:
             work.outcome.guid = stored["guid"]
             work.outcome.action = UNCHANGED
             return
@@ -638,7 +636,7 @@ def _write(order: list[tuple[SyncEntity, list[_Work]]], company: Company, actor:
                         work.row[f"{name}_id"] = parent.row_id
             parked = parked_ids(entity, writes)
             if parked:
-                entity.model.objects.filter(id__in=parked).update(is_active=False, deleted_at=now)
+                entity.model.objects.for_company(company).filter(id__in=parked).update(is_active=False, deleted_at=now)
             writes.sort(key=lambda work: tuple(work.row[name] for name in entity.key))
             written = upsert_rows(
                 model=entity.model,

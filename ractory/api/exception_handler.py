@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.renderers import JSONRenderer
@@ -142,6 +142,16 @@ def problem_for_exception(exc: BaseException) -> Problem | None:
     if isinstance(exc, drf.Throttled):
         headers = {"Retry-After": str(exc.wait or 1)} if exc.wait is not None else {}
         return Problem("Too many requests.", status=429, code="rate_limited", headers=headers)
+    if isinstance(exc, IntegrityError):
+        # The service checks every constraint before it writes; what still trips one is a
+        # concurrent request that took the same business key (a job number, a cell name)
+        # between our read and our write. Retrying the request gets its item error.
+        logger.warning("integrity error answered 409: %s", str(exc).splitlines()[0] if str(exc) else "")
+        return Problem(
+            "A concurrent request changed the same rows; retry the request.",
+            status=409,
+            code="concurrent_conflict",
+        )
     if isinstance(exc, (OperationalError, InterfaceError)):
         # Connection refused, server gone, statement timeout (psycopg's QueryCanceled is an
         # OperationalError): the client can retry the same request.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import IntegrityError, OperationalError, connection
 from django.test import override_settings
 
 from ractory.tests.failing_urls import SECRET_MARKER
@@ -140,3 +140,34 @@ def test_too_many_query_parameters_is_400_not_500(make_user, as_user, full_probl
     query = "&".join(f"p{index}=1" for index in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
     body = full_problem(client.get(f"{path}?{query}"), 400, "bad_request")
     assert body["detail"] == "The request is malformed."
+
+
+class ConcurrentInsert:
+    """An ``execute_wrapper`` failing the upsert as a partial unique index does when a
+    concurrent request took the same business key between the checks and the write."""
+
+    def __call__(self, execute, sql, params, many, context):
+        if sql.startswith("INSERT INTO assemblies_job"):
+            raise IntegrityError(f"duplicate key value violates unique constraint {SECRET_MARKER}")
+        return execute(sql, params, many, context)
+
+
+def test_an_integrity_error_of_a_concurrent_write_is_a_409_and_writes_nothing(make_api_key, as_key):
+    from assemblies.models import Job
+    from sync.models import SyncRun
+
+    client = as_key(make_api_key()[1])
+    with connection.execute_wrapper(ConcurrentInsert()):
+        response = client.put(
+            "/api-jobs/sync",
+            data={"external_id": "SO-1", "external_source": "SAP", "job_number": "J-1"},
+            format="json",
+        )
+    assert response.status_code == 409
+    assert response.json() == {
+        "success": False,
+        "error": {"code": "CONFLICT", "message": "A concurrent request changed the same rows; retry the request."},
+    }
+    assert_reveals_nothing(response)
+    assert not Job.objects.exists()
+    assert SyncRun.objects.get().status == "failed"

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import django_filters
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -140,7 +140,7 @@ def run_sync_request(
         else:  # idempotency_key_reused: refused as a whole, but on record like every other refusal
             record_failed_run(context)
         raise
-    except Problem:
+    except (Problem, IntegrityError):  # IntegrityError: a concurrent write, answered 409
         record_failed_run(context)
         raise
     return Response(body, status=status)
