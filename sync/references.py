@@ -1,18 +1,20 @@
-"""Parents named by MES items: by external id within the item's source, by nesting, or (cells)
-by name (data-model §4.6). One query per reference, whatever the number of items.
+"""Parents named by sync items: Ractory items by guid (``ParentLink``, with the consistency
+rules), MES items by external id within the item's source, by nesting, or (cells) by name
+(data-model §4.6). One query per reference, whatever the number of items.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from django.db.models import Q
 
-from .entities import CellReference, ExternalParent
+from .entities import CellReference, ExternalParent, ParentLink, SyncEntity
 
 if TYPE_CHECKING:
-    from .services import _Work
+    from .work import Work
 
 PARENT_COLUMNS = ("id", "guid", "external_source", "external_id", "is_active")
 
@@ -28,7 +30,7 @@ def natural_key_filter(pairs) -> Q:
     return condition
 
 
-def resolve_external_parent(reference: ExternalParent, company, works: list[_Work]) -> dict:
+def resolve_external_parent(reference: ExternalParent, company, works: list[Work]) -> dict:
     """{(source, external_id): row} of the parents top-level items name."""
     pairs = {
         (work.cleaned["external_source"], work.cleaned[reference.input_field])
@@ -41,7 +43,7 @@ def resolve_external_parent(reference: ExternalParent, company, works: list[_Wor
     return {(row["external_source"], row["external_id"]): row for row in rows}
 
 
-def check_external_parent(reference: ExternalParent, work: _Work, resolved: dict) -> None:
+def check_external_parent(reference: ExternalParent, work: Work, resolved: dict) -> None:
     parent = work.parent
     if parent is not None and parent.entity.plural == reference.nested_in:
         # Nested: the enclosing item is the parent; a reference sent anyway must name it.
@@ -77,7 +79,7 @@ def check_external_parent(reference: ExternalParent, work: _Work, resolved: dict
     work.parent_ids[reference.name] = row["id"]
 
 
-def resolve_cells(reference: CellReference, company, works: list[_Work]) -> dict:
+def resolve_cells(reference: CellReference, company, works: list[Work]) -> dict:
     """The company's live cells, by folded name and by natural key.
 
     A company has tens of work centres, not thousands: reading them all is one small query and
@@ -94,7 +96,7 @@ def resolve_cells(reference: CellReference, company, works: list[_Work]) -> dict
     return {"by_name": by_name, "by_key": by_key}
 
 
-def check_cell(reference: CellReference, work: _Work, resolved: dict) -> None:
+def check_cell(reference: CellReference, work: Work, resolved: dict) -> None:
     cleaned = work.cleaned
     named = [name for name in (reference.by_name, reference.by_external_id) if name in cleaned]
     if len(named) == 2:
@@ -131,3 +133,79 @@ def check_cell(reference: CellReference, work: _Work, resolved: dict) -> None:
         )
         return
     work.parent_ids[reference.name] = row["id"]
+
+
+def resolve_guid_parent(parent: ParentLink, company, live, existing) -> dict:
+    """The rows a guid link may name: by the guids items send and the ids stored rows hold."""
+    guids = {work.cleaned[parent.input_field] for work in live if work.cleaned.get(parent.input_field)}
+    stored_ids = {row[parent.column] for row in existing.values() if row[parent.column] is not None}
+    by_guid: dict[uuid.UUID, dict] = {}
+    by_id: dict[int, dict] = {}
+    if guids or stored_ids:
+        fk_columns = [f.column for f in parent.model._meta.concrete_fields if f.is_relation and f.name != "company"]
+        rows = (
+            parent.model.objects.for_company(company)
+            .filter(Q(guid__in=guids) | Q(id__in=stored_ids))
+            .values("id", "guid", "is_active", *fk_columns)
+        )
+        for row in rows:
+            by_guid[row["guid"]] = row
+            by_id[row["id"]] = row
+    return {"by_guid": by_guid, "by_id": by_id}
+
+
+def check_guid_parents(entity: SyncEntity, work: Work, parents: dict) -> None:
+    """A Ractory item's parents: found, active, not moved if immutable, consistent."""
+    cleaned, stored = work.cleaned, work.existing
+    rows: dict[str, dict | None] = {}
+    for parent in entity.parents:
+        if parent.input_field in cleaned:
+            guid = cleaned[parent.input_field]
+            if guid is None:
+                rows[parent.name] = None
+                work.parent_ids[parent.name] = None
+                continue
+            row = parents[parent.name]["by_guid"].get(guid)
+            if row is None:
+                work.fail_at(parent.input_field, "parent_not_found", f"No {parent.name} {guid} in this company.")
+                continue
+            if stored is not None and parent.immutable and stored[parent.column] != row["id"]:
+                work.fail_at(
+                    parent.input_field, "parent_immutable", f"The {parent.name} of an existing row cannot change."
+                )
+                continue
+            # A tombstone (is_active: false) may name a parent that is deleted already.
+            if not row["is_active"] and cleaned.get("is_active", True):
+                work.fail_at(
+                    parent.input_field,
+                    "parent_inactive",
+                    f"The {parent.name} {guid} is deleted; restore or re-sync it first.",
+                )
+                continue
+            rows[parent.name] = row
+            work.parent_ids[parent.name] = row["id"]
+        elif stored is not None:
+            parent_id = stored[parent.column]
+            work.parent_ids[parent.name] = parent_id
+            row = parents[parent.name]["by_id"].get(parent_id) if parent_id is not None else None
+            if row is not None and not row["is_active"] and cleaned.get("is_active", True):
+                work.fail_at(
+                    parent.input_field,
+                    "parent_inactive",
+                    f"The {parent.name} of this row is deleted; restore it first.",
+                )
+    if work.own_errors:
+        return
+    for rule in entity.consistency:
+        row = rows.get(rule.parent)
+        if row is None:  # not named by the item: the stored links are consistent already
+            continue
+        if rule.via not in work.parent_ids:  # the other parent is missing: reported as required
+            continue
+        expected = work.parent_ids.get(rule.via)
+        if row[f"{rule.via}_id"] != expected:
+            work.fail_at(
+                f"{rule.parent}_guid",
+                "parent_mismatch",
+                f"The {rule.parent} does not belong to the item's {rule.via}.",
+            )

@@ -9,151 +9,33 @@ transaction. It is driven entirely by ``SyncEntity`` descriptions (``sync.entiti
 
 from __future__ import annotations
 
-import hashlib
-import json
-import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
-
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from assemblies.services import Actor, cascade_soft_delete_from, record_soft_deletes
-from ractory.api.problems import FieldError, Forbidden, ValidationFailed, json_pointer
+from ractory.api.problems import Forbidden, ValidationFailed, json_pointer
 from tenants.caller import Caller
 from tenants.models import Company
 
-from .entities import MES_ENTITIES, CellReference, ExternalParent, ParentLink, SyncEntity
-from .references import check_cell, check_external_parent, natural_key_filter, resolve_cells, resolve_external_parent
+from .entities import MES_ENTITIES, CellReference, ExternalParent, SyncEntity
+from .planning import plan_hashed, plan_insert, plan_update
+from .references import (
+    check_cell,
+    check_external_parent,
+    check_guid_parents,
+    natural_key_filter,
+    resolve_cells,
+    resolve_external_parent,
+    resolve_guid_parent,
+)
 from .uniqueness import enforce_live_uniqueness, parked_ids
+from .work import ERROR, INSERTED, UNCHANGED, UPDATED, ItemOutcome, SyncOutcome, Work
 from .writers import upsert_rows
 
-INSERTED, UPDATED, UNCHANGED, ERROR = "inserted", "updated", "unchanged", "error"
+__all__ = ["ERROR", "INSERTED", "UNCHANGED", "UPDATED", "ItemOutcome", "SyncOutcome", "resolve_company", "sync_items"]
 
 
-@dataclass
-class ItemOutcome:
-    index: int
-    guid: uuid.UUID | None = None
-    external_id: str | None = None  # MES items
-    action: str = ERROR
-    changes: dict[str, list] | None = None
-    errors: list[FieldError] = field(default_factory=list)
-
-    def as_dict(self, *, dry_run: bool) -> dict[str, Any]:
-        result: dict[str, Any] = {"index": self.index, "guid": str(self.guid) if self.guid else None}
-        result["action"] = self.action
-        if dry_run and self.action == UPDATED:
-            result["changes"] = {
-                name: [_jsonable(old), _jsonable(new)] for name, (old, new) in (self.changes or {}).items()
-            }
-        if self.errors:
-            result["errors"] = [error.as_dict() for error in self.errors]
-        return result
-
-
-@dataclass
-class SyncOutcome:
-    entity: SyncEntity
-    company: Company | None
-    items: list[ItemOutcome]
-    dry_run: bool
-    atomic: bool
-
-    def count(self, action: str) -> int:
-        return sum(1 for item in self.items if item.action == action)
-
-    @property
-    def errors(self) -> list[FieldError]:
-        return [error for item in self.items for error in item.errors]
-
-    @property
-    def status(self) -> str:
-        failed = self.count(ERROR)
-        if failed == 0:
-            return "succeeded"
-        return "failed" if failed == len(self.items) else "partial"
-
-    def as_response(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "inserted": self.count(INSERTED),
-            "updated": self.count(UPDATED),
-            "unchanged": self.count(UNCHANGED),
-        }
-        if not self.atomic:
-            body["errors"] = self.count(ERROR)
-        if self.dry_run:
-            body["dry_run"] = True
-        body["items"] = [item.as_dict(dry_run=self.dry_run) for item in self.items]
-        return body
-
-
-@dataclass
-class _Work:
-    """What the service knows of one item (or one nested item of a tree) while it works on it."""
-
-    entity: SyncEntity
-    outcome: ItemOutcome
-    cleaned: dict[str, Any]
-    path: tuple  # JSON Pointer segments of the item in the body
-    root: _Work | None = None  # the top-level item of its tree (None: this is one)
-    parent: _Work | None = None  # the enclosing item of a nested one
-    is_object: bool = True
-    own_errors: bool = False
-    existing: dict[str, Any] | None = None
-    parent_ids: dict[str, Any] = field(default_factory=dict)  # link → row id, or the parent's _Work
-    row: dict[str, Any] | None = None  # the full row to write
-    row_id: int | None = None  # the row's id once known (stored, or written)
-    soft_deleted: bool = False  # this write soft-deletes an active row: cascade it
-    tree_writes: bool = False  # (top-level items) some row of the tree is written
-
-    @property
-    def top(self) -> _Work:
-        return self.root or self
-
-    @property
-    def tree_failed(self) -> bool:
-        return bool(self.top.outcome.errors)
-
-    def fail(self, pointer: str, code: str, detail: str) -> None:
-        """An error of this item; it fails the whole tree (reported on the top-level item)."""
-        self.own_errors = True
-        self.top.outcome.errors.append(FieldError(pointer, code, detail))
-
-    def fail_at(self, name: str, code: str, detail: str) -> None:
-        self.fail(json_pointer(*self.path, name), code, detail)
-
-
-def _jsonable(value):
-    if isinstance(value, (bytes, memoryview)):
-        return f"<{len(value)} bytes>"
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return value
-
-
-def _stored(value):
-    return bytes(value) if isinstance(value, memoryview) else value
-
-
-def sync_hash(cleaned: dict[str, Any]) -> str:
-    """SHA-256 (hex) of the item's canonical JSON: keys sorted, ``,``/``:``, UTF-8 (§4.7)."""
-    canonical = json.dumps(
-        {name: _jsonable(value) for name, value in cleaned.items()},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def resolve_company(*, caller: Caller, works: list[_Work], plural: str) -> Company | None:
+def resolve_company(*, caller: Caller, works: list[Work], plural: str) -> Company | None:
     """The one company of the batch. A non-SystemAdmin naming another company: 403 for all."""
     named = [(work, work.cleaned["company_guid"]) for work in works if "company_guid" in work.cleaned]
     if not caller.is_system_admin:
@@ -202,9 +84,9 @@ def sync_items(
     """
     if wrapper == "":
         wrapper = entity.plural
-    levels: dict[str, list[_Work]] = {}
+    levels: dict[str, list[Work]] = {}
     entities: dict[str, SyncEntity] = {}
-    roots: list[_Work] = []
+    roots: list[Work] = []
     for index, item in enumerate(items):
         path = (wrapper, index) if wrapper is not None else ()
         roots.append(_take(entity, item, path, ItemOutcome(index=index), None, levels, entities))
@@ -254,13 +136,13 @@ def sync_items(
     return result
 
 
-def _take(entity, item, path, outcome, parent, levels, entities) -> _Work:
+def _take(entity, item, path, outcome, parent, levels, entities) -> Work:
     """Validate one item and, depth first, its nested items; file each under its entity's level."""
     root = parent.top if parent is not None else None
     levels.setdefault(entity.plural, [])
     entities.setdefault(entity.plural, entity)
     if not isinstance(item, dict):
-        work = _Work(entity, outcome, {}, path, root=root, parent=parent, is_object=False)
+        work = Work(entity, outcome, {}, path, root=root, parent=parent, is_object=False)
         work.fail(json_pointer(*path), "not_an_object", "Each item must be an object.")
         levels[entity.plural].append(work)
         return work
@@ -268,7 +150,7 @@ def _take(entity, item, path, outcome, parent, levels, entities) -> _Work:
     if children:
         item = {name: value for name, value in item.items() if name not in children}
     cleaned, errors = entity.validator.validate(item, path)
-    work = _Work(entity, outcome, cleaned, path, root=root, parent=parent)
+    work = Work(entity, outcome, cleaned, path, root=root, parent=parent)
     for error in errors:
         work.fail(error.pointer, error.code, error.detail)
     for name in entity.ignored_fields:  # MES-owned: validated above, never stored nor hashed
@@ -297,7 +179,7 @@ def _take(entity, item, path, outcome, parent, levels, entities) -> _Work:
     return work
 
 
-def _check_batch_rules(entity: SyncEntity, works: list[_Work]) -> None:
+def _check_batch_rules(entity: SyncEntity, works: list[Work]) -> None:
     """Rules across the items of one entity (nested ones included), and within an item."""
     key_fields = entity.key
     first_path: dict[tuple, tuple] = {}
@@ -323,7 +205,7 @@ def _dotted(path: tuple) -> str:
     return text
 
 
-def _stored_rows(entity: SyncEntity, company: Company, works: list[_Work], columns: list[str]) -> dict[tuple, dict]:
+def _stored_rows(entity: SyncEntity, company: Company, works: list[Work], columns: list[str]) -> dict[tuple, dict]:
     """The stored rows of the batch's keys in the company, by key (one query)."""
     if entity.key == ("guid",):
         guids = [work.cleaned["guid"] for work in works if "guid" in work.cleaned]
@@ -342,7 +224,7 @@ def _stored_rows(entity: SyncEntity, company: Company, works: list[_Work], colum
     return {(row["external_source"], row["external_id"]): row for row in rows}
 
 
-def _classify(entity: SyncEntity, company: Company, works: list[_Work], now) -> None:
+def _classify(entity: SyncEntity, company: Company, works: list[Work], now) -> None:
     objects = [work for work in works if work.is_object]
     live = [work for work in objects if not work.own_errors]
     sends_picture = any("picture" in work.cleaned for work in live)
@@ -373,14 +255,14 @@ def _classify(entity: SyncEntity, company: Company, works: list[_Work], now) -> 
         if work.own_errors:
             continue
         if entity.hashed:
-            _plan_hashed(entity, company, work, written_fields, now)
+            plan_hashed(entity, company, work, written_fields, now)
         elif work.existing is None:
-            _plan_insert(entity, company, work, written_fields, now)
+            plan_insert(entity, company, work, written_fields, now)
         else:
-            _plan_update(entity, work, parents, written_fields, now)
+            plan_update(entity, work, parents, written_fields, now)
 
 
-def _check_required_on_insert(entity: SyncEntity, work: _Work) -> None:
+def _check_required_on_insert(entity: SyncEntity, work: Work) -> None:
     cleaned = work.cleaned
     reported = {error.pointer for error in work.top.outcome.errors}
     for name in entity.validator.required_on_insert:
@@ -402,224 +284,22 @@ def _resolve_parents(entity, company, live, existing) -> dict[str, dict]:
         elif isinstance(parent, CellReference):
             resolved[parent.name] = resolve_cells(parent, company, live)
         else:
-            resolved[parent.name] = _resolve_guid_parent(parent, company, live, existing)
+            resolved[parent.name] = resolve_guid_parent(parent, company, live, existing)
     return resolved
 
 
-def _resolve_guid_parent(parent: ParentLink, company, live, existing) -> dict:
-    guids = {work.cleaned[parent.input_field] for work in live if work.cleaned.get(parent.input_field)}
-    stored_ids = {row[parent.column] for row in existing.values() if row[parent.column] is not None}
-    by_guid: dict[uuid.UUID, dict] = {}
-    by_id: dict[int, dict] = {}
-    if guids or stored_ids:
-        fk_columns = [f.column for f in parent.model._meta.concrete_fields if f.is_relation and f.name != "company"]
-        rows = (
-            parent.model.objects.for_company(company)
-            .filter(Q(guid__in=guids) | Q(id__in=stored_ids))
-            .values("id", "guid", "is_active", *fk_columns)
-        )
-        for row in rows:
-            by_guid[row["guid"]] = row
-            by_id[row["id"]] = row
-    return {"by_guid": by_guid, "by_id": by_id}
-
-
-def _check_parents(entity: SyncEntity, work: _Work, parents: dict) -> None:
-    if entity.is_mes:
-        for parent in entity.parents:
-            if isinstance(parent, CellReference):
-                check_cell(parent, work, parents[parent.name])
-            else:
-                check_external_parent(parent, work, parents[parent.name])
+def _check_parents(entity: SyncEntity, work: Work, parents: dict) -> None:
+    if not entity.is_mes:
+        check_guid_parents(entity, work, parents)
         return
-    cleaned, stored = work.cleaned, work.existing
-    rows: dict[str, dict | None] = {}
     for parent in entity.parents:
-        if parent.input_field in cleaned:
-            guid = cleaned[parent.input_field]
-            if guid is None:
-                rows[parent.name] = None
-                work.parent_ids[parent.name] = None
-                continue
-            row = parents[parent.name]["by_guid"].get(guid)
-            if row is None:
-                work.fail_at(parent.input_field, "parent_not_found", f"No {parent.name} {guid} in this company.")
-                continue
-            if stored is not None and parent.immutable and stored[parent.column] != row["id"]:
-                work.fail_at(
-                    parent.input_field, "parent_immutable", f"The {parent.name} of an existing row cannot change."
-                )
-                continue
-            # A tombstone (is_active: false) may name a parent that is deleted already.
-            if not row["is_active"] and cleaned.get("is_active", True):
-                work.fail_at(
-                    parent.input_field,
-                    "parent_inactive",
-                    f"The {parent.name} {guid} is deleted; restore or re-sync it first.",
-                )
-                continue
-            rows[parent.name] = row
-            work.parent_ids[parent.name] = row["id"]
-        elif stored is not None:
-            parent_id = stored[parent.column]
-            work.parent_ids[parent.name] = parent_id
-            row = parents[parent.name]["by_id"].get(parent_id) if parent_id is not None else None
-            if row is not None and not row["is_active"] and cleaned.get("is_active", True):
-                work.fail_at(
-                    parent.input_field,
-                    "parent_inactive",
-                    f"The {parent.name} of this row is deleted; restore it first.",
-                )
-    if work.own_errors:
-        return
-    for rule in entity.consistency:
-        row = rows.get(rule.parent)
-        if row is None:  # not named by the item: the stored links are consistent already
-            continue
-        if rule.via not in work.parent_ids:  # the other parent is missing: reported as required
-            continue
-        expected = work.parent_ids.get(rule.via)
-        if row[f"{rule.via}_id"] != expected:
-            work.fail_at(
-                f"{rule.parent}_guid",
-                "parent_mismatch",
-                f"The {rule.parent} does not belong to the item's {rule.via}.",
-            )
+        if isinstance(parent, CellReference):
+            check_cell(parent, work, parents[parent.name])
+        else:
+            check_external_parent(parent, work, parents[parent.name])
 
 
-def _soft_delete_state(work: _Work, now) -> tuple[bool, datetime | None]:
-    """(is_active, deleted_at) the row will have; marks a write that soft-deletes a live row."""
-    cleaned, stored = work.cleaned, work.existing
-    is_active = cleaned.get("is_active", True)
-    if stored is None:
-        return is_active, None if is_active else (cleaned.get("deleted_at") or now)
-    if is_active:
-        return True, None
-    if stored["is_active"]:
-        work.soft_deleted = True
-        return False, cleaned.get("deleted_at") or now
-    # A row deleted already keeps its stamp, whatever deleted_at the item sends: its descendants
-    # carry the same stamp, and a restore finds them by it.
-    return False, stored["deleted_at"]
-
-
-def _plan_insert(entity: SyncEntity, company: Company, work: _Work, written_fields, now) -> None:
-    cleaned = work.cleaned
-    is_active, deleted_at = _soft_delete_state(work, now)
-    defaults = entity.model_defaults
-    row = {name: cleaned.get(name, defaults[name]) for name in written_fields}
-    row.update(
-        guid=cleaned.get("guid") or uuid.uuid4(),
-        company_id=company.pk,
-        created_at=now,
-        updated_at=now,
-        is_active=is_active,
-        deleted_at=deleted_at,
-    )
-    for name in entity.key:
-        if name != "guid":
-            row[name] = cleaned[name]
-    row.update(entity.insert_only_defaults)
-    for parent in entity.parents:
-        row[parent.column] = work.parent_ids.get(parent.name)
-    work.row = row
-    work.outcome.guid = row["guid"]
-    work.outcome.action = INSERTED
-
-
-def _plan_update(entity: SyncEntity, work: _Work, parents: dict, written_fields, now) -> None:
-    cleaned, stored = work.cleaned, work.existing
-    changes: dict[str, list] = {}
-    data_fields = entity.data_field_set
-    for name, new in cleaned.items():
-        if name in data_fields and name in stored:
-            old = stored[name]
-            if type(old) is memoryview:  # a picture, as PostgreSQL returns bytea
-                old = bytes(old)
-            if old != new:
-                changes[name] = [old, new]  # shown (formatted) by dry runs only
-    for parent in entity.parents:
-        if parent.input_field in cleaned and work.parent_ids.get(parent.name) != stored[parent.column]:
-            old = parents[parent.name]["by_id"].get(stored[parent.column])
-            changes[parent.input_field] = [
-                str(old["guid"]) if old else None,
-                str(cleaned[parent.input_field]) if cleaned[parent.input_field] else None,
-            ]
-    is_active, deleted_at = _soft_delete_state(work, now)
-    if is_active != stored["is_active"]:
-        changes["is_active"] = [stored["is_active"], is_active]
-    if deleted_at != stored["deleted_at"]:
-        changes["deleted_at"] = [stored["deleted_at"], deleted_at]
-    work.outcome.guid = stored["guid"]
-    if not changes:
-        work.outcome.action = UNCHANGED
-        return
-    work.row = _merged_row(entity, work, written_fields, now, is_active, deleted_at)
-    work.outcome.changes = changes
-    work.outcome.action = UPDATED
-
-
-def _merged_row(entity: SyncEntity, work: _Work, written_fields, now, is_active, deleted_at) -> dict[str, Any]:
-    """The stored row with the item's fields on top (merge semantics, api.md §5.2)."""
-    cleaned, stored = work.cleaned, work.existing
-    row = {name: stored[name] for name in written_fields}
-    if "picture" in row:
-        row["picture"] = _stored(row["picture"])
-    row.update({name: value for name, value in cleaned.items() if name in row})
-    row.update(
-        guid=stored["guid"],
-        company_id=None,  # filled by the writer from the company
-        updated_at=now,
-        is_active=is_active,
-        deleted_at=deleted_at,
-    )
-    for name in entity.key:
-        row[name] = stored[name]
-    row.update(entity.insert_only_defaults)  # placeholders: an update leaves these columns alone
-    for parent in entity.parents:
-        row[parent.column] = work.parent_ids.get(parent.name)
-    row["id"] = stored["id"]
-    return row
-
-
-def _plan_hashed(entity: SyncEntity, company: Company, work: _Work, written_fields, now) -> None:
-    """MES: the item's canonical hash decides ``unchanged`` (data-model §4.7)."""
-    canonical = dict(work.cleaned)
-    for parent in entity.parents:
-        # A nested item names its parent by nesting: hashed as if it had named it, so the same
-        # row sent nested or at the top level has one hash, and a move to another parent is a change.
-        if isinstance(parent, ExternalParent) and isinstance(work.parent_ids.get(parent.name), _Work):
-            canonical[parent.input_field] = work.parent.cleaned.get("external_id")
-    digest = sync_hash(canonical)
-    stored = work.existing
-    if stored is None:
-        _plan_insert(entity, company, work, written_fields, now)
-    else:
-        # A nested parent is known by its work; an existing one has its row id by now (levels
-        # are classified parents first), a new one has none and differs from any stored link.
-        same_parents = all(
-            _known_id(work.parent_ids.get(parent.name)) == stored[parent.column] for parent in entity.parents
-        )
-        # Unchanged: what was last synced (same hash, same parents), in the same state (live, or
-        # a tombstone sent again for a row deleted already).
-        same_state = stored["is_active"] == work.cleaned.get("is_active", True)
-        if stored["sync_hash"] == digest and same_parents and same_state:
-            work.outcome.guid = stored["guid"]
-            work.outcome.action = UNCHANGED
-            return
-        is_active, deleted_at = _soft_delete_state(work, now)
-        work.row = _merged_row(entity, work, written_fields, now, is_active, deleted_at)
-        work.outcome.guid = stored["guid"]
-        work.outcome.action = UPDATED
-    work.row["sync_hash"] = digest
-    work.row["synced_at"] = now
-
-
-def _known_id(parent) -> int | None:
-    return parent.row_id if isinstance(parent, _Work) else parent
-
-
-def _write(order: list[tuple[SyncEntity, list[_Work]]], company: Company, actor: Actor) -> None:
+def _write(order: list[tuple[SyncEntity, list[Work]]], company: Company, actor: Actor) -> None:
     """Level by level (jobs, then their parts, then operations): one upsert per level, so a
     nested row learns its new parent's id before it is written."""
     now = timezone.now()
@@ -632,7 +312,7 @@ def _write(order: list[tuple[SyncEntity, list[_Work]]], company: Company, actor:
                 continue
             for work in writes:
                 for name, parent in work.parent_ids.items():
-                    if isinstance(parent, _Work):
+                    if isinstance(parent, Work):
                         work.row[f"{name}_id"] = parent.row_id
             parked = parked_ids(entity, writes)
             if parked:

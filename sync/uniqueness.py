@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .entities import LiveUnique, SyncEntity
 
 if TYPE_CHECKING:
-    from .services import _Work
+    from .work import Work
 
 STORED = None  # a holder that is a stored row the request does not touch
 
@@ -23,7 +23,7 @@ def _folded(rule: LiveUnique, value):
     return value.casefold() if rule.fold_case and isinstance(value, str) else value
 
 
-def _scope_token(work: _Work, rule: LiveUnique):
+def _scope_token(work: Work, rule: LiveUnique):
     """Who the rule's scope is: a stored parent row, or a parent this request inserts."""
     if rule.scope is None:
         return None
@@ -37,18 +37,18 @@ def _scope_token(work: _Work, rule: LiveUnique):
     return None
 
 
-def _final_state(work: _Work, rule: LiveUnique):
+def _final_state(work: Work, rule: LiveUnique):
     """(live, value) of the work's row once the request is written."""
     if work.row is not None:
         return work.row["is_active"], work.row.get(rule.field)
     return work.existing["is_active"], work.existing.get(rule.field)
 
 
-def _candidates(works: list[_Work]) -> list[_Work]:
+def _candidates(works: list[Work]) -> list[Work]:
     return [work for work in works if not work.tree_failed and (work.row is not None or work.existing is not None)]
 
 
-def _stored_holders(entity: SyncEntity, rule: LiveUnique, company, works: list[_Work]) -> list[dict]:
+def _stored_holders(entity: SyncEntity, rule: LiveUnique, company, works: list[Work]) -> list[dict]:
     """The live stored rows that may collide with the request's values (one query)."""
     candidates = _candidates(works)
     if not candidates:
@@ -69,7 +69,7 @@ def _stored_holders(entity: SyncEntity, rule: LiveUnique, company, works: list[_
     return list(queryset.values(*columns))
 
 
-def enforce_live_uniqueness(levels: list[tuple[SyncEntity, list[_Work]]], company) -> None:
+def enforce_live_uniqueness(levels: list[tuple[SyncEntity, list[Work]]], company) -> None:
     """Fail every item whose row would share a live business key with another row.
 
     A failure fails the item's whole tree, which takes its rows out of the final state and may
@@ -109,7 +109,7 @@ def enforce_live_uniqueness(levels: list[tuple[SyncEntity, list[_Work]]], compan
                     changed = True
 
 
-def parked_ids(entity: SyncEntity, works: list[_Work]) -> list[int]:
+def parked_ids(entity: SyncEntity, works: list[Work]) -> list[int]:
     """The stored live rows whose business key this request moves (or which it deletes): parked
     out of the live indexes before the upsert, so a swap never collides part-way."""
     if not entity.unique_live:
