@@ -182,18 +182,22 @@ def _take(entity, item, path, outcome, parent, levels, entities) -> Work:
 def _check_batch_rules(entity: SyncEntity, works: list[Work]) -> None:
     """Rules across the items of one entity (nested ones included), and within an item."""
     key_fields = entity.key
-    first_path: dict[tuple, tuple] = {}
+    first: dict[tuple, Work] = {}
     for work in works:
         cleaned = work.cleaned
         key = tuple(cleaned.get(name) for name in key_fields)
         if None not in key:
-            if key in first_path:
-                earlier = first_path[key]
-                where = f"Item {earlier[1]}" if len(earlier) == 2 else f"The item at {_dotted(earlier)}"
+            if key in first:
+                earlier = first[key]
+                where = (
+                    f"Item {earlier.outcome.index}"
+                    if earlier.parent is None
+                    else f"The item at {_dotted(earlier.path)}"
+                )
                 name = "guid" if key_fields == ("guid",) else "external_id"
                 work.fail_at(name, "duplicate_in_batch", f"{where} has the same {' and '.join(key_fields)}.")
             else:
-                first_path[key] = work.path if work.path else ("", work.outcome.index)
+                first[key] = work
         if cleaned.get("deleted_at") is not None and cleaned.get("is_active", True):
             work.fail_at("deleted_at", "inconsistent_soft_delete", "deleted_at goes only with is_active: false.")
 

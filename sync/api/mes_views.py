@@ -15,6 +15,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework import serializers
 
 from ractory.api.filters import boolean_query_parameter
+from ractory.api.parsers import parse_json_body
 from ractory.api.problems import BadRequest, FieldError, ValidationFailed, dotted_path, json_pointer
 from ractory.api.views import StrictAPIView
 from tenants.permissions import CanSyncWrite
@@ -133,6 +134,8 @@ class MesSyncView(StrictAPIView):
 class MesSingleSyncView(MesSyncView):
     def put(self, request):
         raw_body = request._request.body  # before DRF reads the stream
+        if not raw_body.strip():  # DRF does not parse an empty body at all: it would be {}
+            parse_json_body(raw_body)
         try:
             return run_sync_request(
                 request,
