@@ -50,3 +50,12 @@ def failure(response, status: int, code: str) -> dict:
 
 def rows(plural: str, company, **filters) -> list:
     return list(MODELS[plural].objects.filter(company=company, **filters).order_by("id"))
+
+
+def state(company, *plurals: str) -> dict:
+    """Every column of every row of ``plurals`` (default: all five MES entities) in ``company``,
+    as {plural: {guid: {column: value}}}: compare two of them to prove nothing was written."""
+    return {
+        plural: {values["guid"]: values for values in MODELS[plural].objects.filter(company=company).values()}
+        for plural in (plurals or MODELS)
+    }
