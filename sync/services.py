@@ -30,7 +30,7 @@ from .references import (
 )
 from .uniqueness import enforce_live_uniqueness, parked_ids
 from .work import ERROR, INSERTED, UNCHANGED, UPDATED, ItemOutcome, SyncOutcome, Work
-from .writers import upsert_rows
+from .writers import serialize_writers, upsert_rows
 
 __all__ = ["ERROR", "INSERTED", "UNCHANGED", "UPDATED", "ItemOutcome", "SyncOutcome", "resolve_company", "sync_items"]
 
@@ -99,6 +99,8 @@ def sync_items(
     for level_entity, works in order:
         _check_batch_rules(level_entity, works)
     if company is not None:
+        if entity.is_mes and not dry_run:
+            serialize_writers(company_id=company.pk, tables=[level.model._meta.db_table for level, _ in order])
         now = timezone.now()
         for level_entity, works in order:
             _classify(level_entity, company, works, now)

@@ -9,6 +9,7 @@ concurrent writers lock overlapping rows in the same order and cannot deadlock.
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime
 
 from django.db import connection
@@ -100,3 +101,23 @@ def upsert_rows(
     found = model.objects.filter(company_id=company_id, guid__in=inserted).values_list(*key, "id", "guid")
     width = len(key)
     return {tuple(values[:width]): (*values[width:], True) for values in found}
+
+
+def serialize_writers(*, company_id: int, tables: list[str]) -> None:
+    """Queue this transaction behind any other writing the same MES tables of the company.
+
+    PostgreSQL checks only the upsert's own key (``ON CONFLICT``) atomically; two requests
+    inserting the same new job at once would trip the job-number index of the other one instead
+    of becoming insert and update. So MES writes of one company hold a transaction-scoped
+    advisory lock per table, taken in one fixed order (no deadlock), before the stored rows are
+    read: the second request then classifies what the first one committed. (The single-bigint
+    key space, apart from the two-int one of ``Idempotency-Key`` locks.) SQLite serialises
+    writers anyway.
+    """
+    if connection.vendor != "postgresql" or not tables:
+        return
+    keys = [(company_id << 8) | (zlib.crc32(table.encode()) & 0xFF) for table in sorted(set(tables))]
+    with connection.cursor() as cursor:  # one statement, the locks taken in key order
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(key) FROM unnest(%s::bigint[]) AS key ORDER BY key", [sorted(set(keys))]
+        )
