@@ -163,8 +163,13 @@ def _take(entity, item, path, outcome, parent, levels, entities) -> Work:
         for name in entity.top_level_required:
             if name not in item:
                 work.fail_at(name, "required", "This field is required.")
-    elif "external_source" not in cleaned and "external_source" in parent.cleaned:
-        cleaned["external_source"] = parent.cleaned["external_source"]  # inherited (§4.6)
+    elif "external_source" not in cleaned:
+        if "external_source" in parent.cleaned:
+            cleaned["external_source"] = parent.cleaned["external_source"]  # inherited (§4.6)
+        elif "external_source" not in item:  # sent but invalid: refused for its value already
+            work.fail_at(
+                "external_source", "required", "This field is required: the enclosing item has none to inherit."
+            )
     levels[entity.plural].append(work)
     for name, raw in children.items():
         child_entity = MES_ENTITIES[entity.nested[name]]

@@ -162,6 +162,30 @@ def test_one_bad_operation_deep_in_the_tree_refuses_the_whole_tree(client, compa
     assert not Operation.objects.filter(company=company).exists()
 
 
+def test_a_tree_without_any_external_source_names_every_item_that_lacks_one(client, company, cells):
+    item = tree()
+    del item["external_source"]  # nothing to inherit: not the root, nor its parts and operations
+
+    error = failure(put(client, "jobs", item), 422, "VALIDATION_ERROR")
+
+    inherited = "This field is required: the enclosing item has none to inherit."
+    assert error["message"] == "external_source: This field is required. (and 5 more)"
+    assert error["details"] == [
+        {"field": "external_source", "code": "required", "message": "This field is required."},
+        *(
+            {"field": f"{path}.external_source", "code": "required", "message": inherited}
+            for path in (
+                "parts[0]",
+                "parts[0].operations[0]",
+                "parts[0].operations[1]",
+                "parts[1]",
+                "parts[1].operations[0]",
+            )
+        ),
+    ]
+    assert state(company, "jobs", "parts", "operations") == {"jobs": {}, "parts": {}, "operations": {}}
+
+
 def test_every_error_of_a_tree_is_reported_with_its_nested_path(client, company, cells):
     item = tree()
     item["parts"][1]["quantity"] = 0
