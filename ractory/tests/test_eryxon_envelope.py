@@ -219,7 +219,7 @@ def test_a_key_without_sync_write_is_403_forbidden(make_api_key, as_key):
 
 @pytest.mark.parametrize("debug", [False, True], ids=["debug-off", "debug-on"])
 @pytest.mark.parametrize("method", ["get", "post"])
-@pytest.mark.parametrize("path", ["/api-nope", "/api-jobs/sync", "/api-probe/sync/more"])
+@pytest.mark.parametrize("path", ["/api-nope", "/api-widgets/sync", "/api-probe/sync/more"])
 def test_unknown_eryxon_path_is_404_not_found(api, settings, db, debug, method, path):
     settings.DEBUG = debug  # DEBUG on: Django's technical HTML 404 page must be replaced
     if method == "get":
