@@ -5,13 +5,13 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from assemblies.models import Article, Assembly, Component, Piece, Project
+from assemblies.models import Article, Assembly, Cell, Component, Job, Operation, Part, Piece, Project, Resource
 from sync.management.commands.seed_demo import DEMO_COMPANY, DEMO_EMAIL, DEMO_KEY_DESCRIPTION, DEMO_PASSWORD
 from tenants.models import ApiKey, Company, User
 from tenants.roles import Role
 from tenants.tests.test_commands import RAW_KEY, counts, run
 
-MODELS = (Project, Component, Assembly, Piece, Article)
+MODELS = (Project, Component, Assembly, Piece, Article, Cell, Resource, Job, Part, Operation)
 
 
 def run_seed_demo() -> list[str]:
@@ -25,12 +25,17 @@ def test_seed_demo_loads_the_tree_once(db, as_key):
     counts = [model.objects.count() for model in MODELS]
     second_output = run_seed_demo()  # production mode (tests): the key is not shown again
 
-    assert counts == [1, 1, 1, 4, 1]
+    assert counts == [1, 1, 1, 4, 1, 2, 1, 1, 1, 2]
     assert [model.objects.count() for model in MODELS] == counts
     assert second_output == []
     company = Company.objects.get(name="Demo Factory")
     assert {piece.company_id for piece in Piece.objects.all()} == {company.pk}
     assert all(piece.assembly_id is not None and piece.is_active for piece in Piece.objects.all())
+    job = Job.objects.get(company=company)
+    assert list(Operation.objects.filter(part__job=job).order_by("sequence").values_list("cell__name", flat=True)) == [
+        "Cutting",
+        "Welding",
+    ]
     response = as_key(first_key).get("/api/v1/auth/me")
     assert response.status_code == 200
     assert response.json()["company_guid"] == str(company.guid)

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from sync.entities import SYNC_ENTITIES
+from sync.entities import MES_ENTITIES, SYNC_ENTITIES
 from sync.services import sync_items
 from tenants import services
 from tenants.authentication import ApiKeyAuthentication
@@ -95,6 +95,56 @@ def demo_tree(company_guid: str) -> list[tuple[str, list[dict]]]:
     ]
 
 
+def demo_mes() -> list[tuple[str, list[dict]]]:
+    """Eryxon MES data: two work centres, a machine, and one job with a part routed through both."""
+    source = {"external_source": "DEMO-ERP"}
+    return [
+        (
+            "cells",
+            [
+                {**source, "external_id": "WC-CUT", "name": "Cutting", "color": "#3b82f6", "sequence": 1},
+                {**source, "external_id": "WC-WELD", "name": "Welding", "color": "#f59e0b", "sequence": 2},
+            ],
+        ),
+        (
+            "resources",
+            [{**source, "external_id": "RES-SAW-1", "name": "Double mitre saw", "type": "equipment"}],
+        ),
+        (
+            "jobs",
+            [
+                {
+                    **source,
+                    "external_id": "SO-DEMO-1",
+                    "job_number": "JOB-DEMO-1",
+                    "customer": "Demo customer",
+                    "parts": [
+                        {
+                            "external_id": "SO-DEMO-1-10",
+                            "part_number": "FRAME-1200",
+                            "quantity": 2,
+                            "operations": [
+                                {
+                                    "external_id": "SO-DEMO-1-10-010",
+                                    "operation_name": "Cut",
+                                    "cell_name": "Cutting",
+                                    "sequence": 1,
+                                },
+                                {
+                                    "external_id": "SO-DEMO-1-10-020",
+                                    "operation_name": "Weld",
+                                    "cell_name": "Welding",
+                                    "sequence": 2,
+                                },
+                            ],
+                        }
+                    ],
+                }
+            ],
+        ),
+    ]
+
+
 def _still_valid(raw_key: str) -> bool:
     try:
         ApiKeyAuthentication().verify(raw_key, record_use=False)
@@ -106,7 +156,8 @@ def _still_valid(raw_key: str) -> bool:
 class Command(BaseCommand):
     help = (
         "Create the demo tenant if missing: company 'Demo Factory', CompanyAdmin demo@example.com, "
-        "a sync:read,sync:write API key and a small project tree. Safe to run again. "
+        "a sync:read,sync:write API key, a small project tree and a little MES data (cells, a resource, "
+        "a job with its part and operations). Safe to run again. "
         "Prints the key alone on the last line."
     )
 
@@ -143,10 +194,12 @@ class Command(BaseCommand):
                         env_file.write(f"{DEMO_KEY_ENV_NAME}={raw_key}\n")
             # Through the same sync service the API uses: valid by construction, idempotent.
             caller = Caller(company=company, role=Role.INTEGRATION)
-            for plural, items in demo_tree(str(company.guid)):
-                outcome = sync_items(entity=SYNC_ENTITIES[plural], caller=caller, items=items)
+            batches = [(SYNC_ENTITIES[plural], items) for plural, items in demo_tree(str(company.guid))]
+            batches += [(MES_ENTITIES[plural], items) for plural, items in demo_mes()]
+            for entity, items in batches:
+                outcome = sync_items(entity=entity, caller=caller, items=items)
                 if outcome.count("inserted"):
-                    self.stderr.write(f"Synced {outcome.count('inserted')} demo {plural}.")
+                    self.stderr.write(f"Synced {outcome.count('inserted')} demo {entity.plural}.")
         self.stderr.write(f"Demo company guid: {company.guid}")
         self.stderr.write(f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
         if raw_key is None:
