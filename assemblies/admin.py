@@ -199,7 +199,7 @@ class JobAdmin(MesEntityAdmin):
 class PartAdmin(MesEntityAdmin):
     parents = ("job",)
     list_display = ["part_number", "material", "quantity", "status"]
-    search_fields = [*MesEntityAdmin.search_fields, "part_number"]
+    search_fields = [*MesEntityAdmin.search_fields, "part_number", "job__job_number"]
 
 
 @admin.register(Operation)
@@ -207,4 +207,4 @@ class PartAdmin(MesEntityAdmin):
 class OperationAdmin(MesEntityAdmin):
     parents = ("part", "cell")
     list_display = ["sequence", "operation_name", "estimated_time_minutes", "status"]
-    search_fields = [*MesEntityAdmin.search_fields, "operation_name"]
+    search_fields = [*MesEntityAdmin.search_fields, "operation_name", "part__part_number", "part__job__job_number"]

@@ -130,7 +130,13 @@ def merged_row(entity: SyncEntity, work: Work, written_fields, now, is_active, d
 
 
 def plan_hashed(entity: SyncEntity, company: Company, work: Work, written_fields, now) -> None:
-    """MES: the item's canonical hash decides ``unchanged`` (data-model §4.7)."""
+    """MES: ``unchanged`` by the canonical hash (data-model §4.7), or by merge semantics.
+
+    An item is not written when its row keeps its parents and its live or deleted state, and
+    either its hash is the one last synced, or every field it sends equals the stored value
+    (api.md §5.2: a partial send of what is stored, a cell named in another case, a tombstone
+    sent again for a row deleted already). Neither moves ``updated_at`` nor ``synced_at``.
+    """
     canonical = dict(work.cleaned)
     for parent in entity.parents:
         # A nested item names its parent by nesting: hashed as if it had named it, so the same
@@ -147,10 +153,10 @@ def plan_hashed(entity: SyncEntity, company: Company, work: Work, written_fields
         same_parents = all(
             known_id(work.parent_ids.get(parent.name)) == stored[parent.column] for parent in entity.parents
         )
-        # Unchanged: what was last synced (same hash, same parents), in the same state (live, or
-        # a tombstone sent again for a row deleted already).
         same_state = stored["is_active"] == work.cleaned.get("is_active", True)
-        if stored["sync_hash"] == digest and same_parents and same_state:
+        data_fields = entity.data_field_set
+        same_fields = all(stored[name] == value for name, value in work.cleaned.items() if name in data_fields)
+        if same_parents and same_state and (stored["sync_hash"] == digest or same_fields):
             work.outcome.guid = stored["guid"]
             work.outcome.action = UNCHANGED
             return

@@ -480,7 +480,16 @@ def test_admin_links_parents_and_searches_by_mes_numbers(admin_client_for, make_
     assert ">own-P<" in page and ">own cutting<" in page
     page = client.get("/admin/assemblies/part/").content.decode()
     assert f'href="/admin/assemblies/job/{own["job"].pk}/change/"' in page
-    for entity, term in (("job", "own-J-1"), ("part", "own-P"), ("job", "own-job"), ("cell", "own-cell")):
+    searches = (
+        ("job", "own-J-1"),
+        ("part", "own-P"),
+        ("job", "own-job"),
+        ("cell", "own-cell"),
+        ("part", "own-J-1"),  # a part by its job's number
+        ("operation", "own-P"),  # an operation by its part's number
+        ("operation", "own-J-1"),  # and by its job's
+    )
+    for entity, term in searches:
         page = client.get(f"/admin/assemblies/{entity}/", {"q": term}).content.decode()
         assert f"own-{entity}" in page, (entity, term)
     page = client.get("/admin/assemblies/job/", {"q": "nothing-like-this"}).content.decode()

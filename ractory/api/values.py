@@ -26,6 +26,7 @@ _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 # ``uuid.UUID`` alone also takes braces, "urn:uuid:", stray hyphens, whitespace, a sign and
 # non-ASCII digits (via ``int(..., 16)``), turning e.g. " " + 31 digits into another UUID.
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIMESTAMP_START = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]")
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 _UUID = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -163,6 +164,10 @@ def check_date(value) -> dt.date:
             return dt.date.fromisoformat(value)
         except ValueError:
             fail("invalid_date")
+    # Only a full timestamp beyond the plain date: not the other ISO forms Python's parser takes
+    # (20241231, 2024-W01-1).
+    if type(value) is not str or not _TIMESTAMP_START.match(value):
+        fail("invalid_date")
     try:
         return check_datetime(value).astimezone(dt.UTC).date()
     except ValueProblem:

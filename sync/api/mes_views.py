@@ -231,6 +231,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
 }
 
+EXAMPLE_ID = "550e8400-e29b-41d4-a716-446655440000"
+
 ATOMIC = OpenApiParameter(
     "atomic", bool, description="true: any invalid item rejects the whole request (422), nothing written."
 )
@@ -245,6 +247,7 @@ def _envelope(name: str, data) -> serializers.Serializer:
 
 def _single_view_for(entity: SyncEntity) -> type[MesSingleSyncView]:
     name = entity.singular.capitalize()
+    external_id = EXAMPLES[entity.plural]["external_id"]
     response = _envelope(f"Mes{name}SyncResponse", MesSingleResultSerializer())
 
     @extend_schema(
@@ -254,7 +257,21 @@ def _single_view_for(entity: SyncEntity) -> type[MesSingleSyncView]:
         request=entity.item_serializer,
         responses={201: response, 200: response},
         parameters=[IDEMPOTENCY_KEY],
-        examples=[OpenApiExample("request", value=EXAMPLES[entity.plural], request_only=True)],
+        examples=[
+            OpenApiExample("request", value=EXAMPLES[entity.plural], request_only=True),
+            OpenApiExample(
+                "created",
+                value={"success": True, "data": {"action": "created", "id": EXAMPLE_ID, "external_id": external_id}},
+                response_only=True,
+                status_codes=["201"],
+            ),
+            OpenApiExample(
+                "unchanged",
+                value={"success": True, "data": {"action": "unchanged", "id": EXAMPLE_ID, "external_id": external_id}},
+                response_only=True,
+                status_codes=["200"],
+            ),
+        ],
     )
     def put(self, request):
         return MesSingleSyncView.put(self, request)
@@ -266,6 +283,31 @@ def _single_view_for(entity: SyncEntity) -> type[MesSingleSyncView]:
         + (" Nested items are written with the item or not at all." if entity.nested else "")
     )
     return type(f"Mes{name}SyncView", (MesSingleSyncView,), {"entity": entity, "put": put, "__doc__": put.__doc__})
+
+
+def _bulk_example(entity: SyncEntity) -> dict[str, Any]:
+    external_id = EXAMPLES[entity.plural]["external_id"]
+    return {
+        "success": True,
+        "data": {
+            "total": 2,
+            "created": 1,
+            "updated": 0,
+            "unchanged": 0,
+            "errors": 1,
+            "results": [
+                {"index": 0, "external_id": external_id, "id": EXAMPLE_ID, "action": "created"},
+                {
+                    "index": 1,
+                    "external_id": f"{external_id}-2",
+                    "id": None,
+                    "action": "error",
+                    "error": "external_source: This field is required.",
+                    "details": [{"field": "external_source", "code": "required", "message": "This field is required."}],
+                },
+            ],
+        },
+    }
 
 
 def _bulk_view_for(entity: SyncEntity) -> type[MesBulkSyncView]:
@@ -284,7 +326,10 @@ def _bulk_view_for(entity: SyncEntity) -> type[MesBulkSyncView]:
         request=wrapper,
         responses={200: response},
         parameters=[ATOMIC, IDEMPOTENCY_KEY],
-        examples=[OpenApiExample("request", value={entity.plural: [EXAMPLES[entity.plural]]}, request_only=True)],
+        examples=[
+            OpenApiExample("request", value={entity.plural: [EXAMPLES[entity.plural]]}, request_only=True),
+            OpenApiExample("response", value=_bulk_example(entity), response_only=True, status_codes=["200"]),
+        ],
     )
     def post(self, request):
         return MesBulkSyncView.post(self, request)

@@ -438,6 +438,8 @@ CASES += [
     case("jobs-due_date-dmy", "jobs", {"due_date": "31/12/2024"}, [("due_date", "invalid_date", DATE)]),
     case("jobs-due_date-feb-30", "jobs", {"due_date": "2024-02-30"}, [("due_date", "invalid_date", DATE)]),
     case("jobs-due_date-integer", "jobs", {"due_date": 20241231}, [("due_date", "invalid_date", DATE)]),
+    case("jobs-due_date-basic-format", "jobs", {"due_date": "20241231"}, [("due_date", "invalid_date", DATE)]),
+    case("jobs-due_date-iso-week", "jobs", {"due_date": "2024-W01-1"}, [("due_date", "invalid_date", DATE)]),
     case("jobs-due_date-month-13", "jobs", {"due_date": "2024-13-01"}, [("due_date", "invalid_date", DATE)]),
     case("jobs-due_date-blank", "jobs", {"due_date": ""}, [("due_date", "invalid_date", DATE)]),
     case("jobs-due_date-hour-25", "jobs", {"due_date": "2024-12-31T25:00:00Z"}, [("due_date", "invalid_date", DATE)]),

@@ -445,6 +445,39 @@ def test_the_same_tree_again_is_unchanged_and_writes_nothing(client, company, ce
     assert state(company) == before
 
 
+def test_a_send_of_stored_values_with_another_hash_is_unchanged(client, company, cells):
+    """Merge semantics (api.md §5.2): fields left out keep their values, so a partial send of
+    what is stored, or a cell named in another case, changes nothing and writes nothing."""
+    success(put(client, "jobs", tree()), 201)
+    before = state(company)
+    stored = Job.objects.get(company=company)
+
+    partial = {"external_id": "SO-1", "external_source": SOURCE, "customer": "Acme"}
+    assert success(put(client, "jobs", partial), 200) == {
+        "action": "unchanged",
+        "id": str(stored.guid),
+        "external_id": "SO-1",
+    }
+    other_case = tree()
+    other_case["parts"][0]["operations"][0]["cell_name"] = "CUTTING"
+    assert success(put(client, "jobs", other_case), 200)["action"] == "unchanged"
+    assert state(company) == before  # no updated_at, synced_at or sync_hash moved
+
+
+def test_a_tombstone_sent_again_for_a_deleted_row_is_unchanged_and_keeps_its_stamp(client, company):
+    resource = {"external_id": "R-1", "external_source": SOURCE, "name": "Saw", "type": "equipment"}
+    success(put(client, "resources", resource), 201)
+    tombstone = {"external_id": "R-1", "external_source": SOURCE, "is_active": False}
+    assert success(put(client, "resources", tombstone), 200)["action"] == "updated"
+    deleted = state(company, "resources")
+
+    again = {**tombstone, "deleted_at": "2020-01-01T00:00:00Z"}
+    assert success(put(client, "resources", again), 200)["action"] == "unchanged"
+    assert state(company, "resources") == deleted
+    row = Resource.objects.get(company=company)
+    assert not row.is_active and row.deleted_at.year == datetime.now(UTC).year
+
+
 def test_changing_only_a_nested_operation_updates_only_that_row(client, company, cells):
     success(put(client, "jobs", tree()), 201)
     before = state(company)
