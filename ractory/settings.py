@@ -230,7 +230,6 @@ SPECTACULAR_SETTINGS = {
         "(sync, reads, auth, administration) and the Eryxon MES API at /api-{entity}/. "
         "Errors are RFC 9457 problem documents (application/problem+json) under /api/, and Eryxon's "
         'envelope {"success": false, "error": {…}} (application/json) under /api-*.'
-
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
