@@ -69,12 +69,17 @@ def bulk_items(body: dict, plural: str) -> tuple[list, str]:
             code="unknown_top_level_key",
             errors=[FieldError(json_pointer(key), "unknown_field", "Unknown top-level key.") for key in unknown],
         )
-    if len(wrappers) != 1:
-        detail = "Send the items under one key, not both." if wrappers else "The items are missing."
+    if not wrappers:
         raise BadRequest(
-            f"The body must be {shape}. {detail}",
+            f"The body must be {shape}. The items are missing.",
             code="missing_wrapper",
             errors=[FieldError(f"/{plural}", "required", "This field is required.")],
+        )
+    if len(wrappers) > 1:
+        raise BadRequest(
+            f"The body must be {shape}. Send the items under one key, not both.",
+            code="two_wrappers",
+            errors=[FieldError(f"/{ALTERNATIVE_WRAPPER}", "two_wrappers", f"Send either '{plural}' or 'items'.")],
         )
     wrapper = wrappers[0]
     items = body[wrapper]

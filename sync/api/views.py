@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from assemblies.cascade import ENTITY_NAMES
 from assemblies.services import Actor
 from ractory.api.filters import boolean_query_parameter
 from ractory.api.problems import BadRequest, FieldError, Problem, ValidationFailed, json_pointer
@@ -259,7 +260,7 @@ SYNC_VIEWS = {plural: _sync_view_for(entity) for plural, entity in SYNC_ENTITIES
 
 
 class SyncRunFilterSet(django_filters.FilterSet):
-    entity = django_filters.CharFilter()
+    entity = django_filters.ChoiceFilter(choices=[(name, name) for name in ENTITY_NAMES.values()])
     status = django_filters.ChoiceFilter(choices=SyncRun.Status.choices)
     since = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
 

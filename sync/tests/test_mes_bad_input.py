@@ -1425,7 +1425,7 @@ SHAPE = '{"jobs": [...]} (or {"items": [...]})'
         (
             {"jobs": [], "items": []},
             f"The body must be {SHAPE}. Send the items under one key, not both.",
-            [("jobs", "required", REQUIRED)],
+            [("items", "two_wrappers", "Send either 'jobs' or 'items'.")],
         ),
         (
             {"job": jobs_batch(1)},
