@@ -10,20 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
 
 from ractory.api.filters import boolean_query_parameter
 from ractory.api.parsers import parse_json_body
-from ractory.api.problems import BadRequest, FieldError, ValidationFailed, dotted_path, json_pointer
+from ractory.api.problems import FieldError, ValidationFailed, dotted_path
 from ractory.api.views import StrictAPIView
 from tenants.permissions import CanSyncWrite
 
 from ..entities import MES_ENTITIES, SyncEntity
 from ..services import ERROR, INSERTED, ItemOutcome, SyncOutcome
 from .mes_serializers import MesBulkResultSerializer, MesSingleResultSerializer
-from .views import run_sync_request
+from .views import batch_items, run_sync_request
 
 ALTERNATIVE_WRAPPER = "items"  # Eryxon clients also send {"items": [...]}
 ACTIONS = {INSERTED: "created"}  # the engine's words → Eryxon's (updated, unchanged, error alike)
@@ -56,46 +55,6 @@ def item_details(errors: list[FieldError], strip: int) -> list[dict[str, str]]:
         {"field": dotted_path(_relative(error.pointer, strip)), "code": error.code, "message": error.detail}
         for error in errors
     ]
-
-
-def bulk_items(body: dict, plural: str) -> tuple[list, str]:
-    """The item list of ``{"<plural>": [...]}`` or ``{"items": [...]}``, and the key it came in."""
-    wrappers = [key for key in (plural, ALTERNATIVE_WRAPPER) if key in body]
-    unknown = [key for key in body if key not in (plural, ALTERNATIVE_WRAPPER)]
-    shape = f'{{"{plural}": [...]}} (or {{"{ALTERNATIVE_WRAPPER}": [...]}})'
-    if unknown:
-        raise BadRequest(
-            f"Unknown top-level key '{unknown[0]}'; the body is {shape}.",
-            code="unknown_top_level_key",
-            errors=[FieldError(json_pointer(key), "unknown_field", "Unknown top-level key.") for key in unknown],
-        )
-    if not wrappers:
-        raise BadRequest(
-            f"The body must be {shape}. The items are missing.",
-            code="missing_wrapper",
-            errors=[FieldError(f"/{plural}", "required", "This field is required.")],
-        )
-    if len(wrappers) > 1:
-        raise BadRequest(
-            f"The body must be {shape}. Send the items under one key, not both.",
-            code="two_wrappers",
-            errors=[FieldError(f"/{ALTERNATIVE_WRAPPER}", "two_wrappers", f"Send either '{plural}' or 'items'.")],
-        )
-    wrapper = wrappers[0]
-    items = body[wrapper]
-    if not isinstance(items, list):
-        raise BadRequest(
-            f"'{wrapper}' must be an array of items.",
-            code="wrapper_not_array",
-            errors=[FieldError(f"/{wrapper}", "not_a_list", "Must be an array.")],
-        )
-    if len(items) > settings.SYNC_MAX_ITEMS:
-        raise BadRequest(
-            f"{len(items)} items; at most {settings.SYNC_MAX_ITEMS} are accepted per request.",
-            code="batch_too_large",
-            errors=[FieldError(f"/{wrapper}", "max_items", f"At most {settings.SYNC_MAX_ITEMS} items.")],
-        )
-    return items, wrapper
 
 
 def single_answer(outcome: SyncOutcome) -> tuple[int, dict[str, Any]]:
@@ -163,7 +122,7 @@ class MesBulkSyncView(MesSyncView):
     def post(self, request):
         atomic = boolean_query_parameter(request, "atomic", False)
         raw_body = request._request.body  # before DRF reads the stream
-        items, wrapper = bulk_items(request.data, self.entity.plural)
+        items, wrapper = batch_items(request.data, self.entity.plural, alternative=ALTERNATIVE_WRAPPER)
         return run_sync_request(
             request,
             raw_body=raw_body,

@@ -29,35 +29,46 @@ from .serializers import SyncResultSerializer
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
-def batch_items(body: dict, plural: str) -> list:
-    """The item list of ``{"<plural>": [...]}``; any other shape is a 400."""
-    unknown = [key for key in body if key != plural]
+def batch_items(body: dict, plural: str, *, alternative: str | None = None) -> tuple[list, str]:
+    """The item list of ``{"<plural>": [...]}`` (or ``{"<alternative>": [...]}``, the MES's
+    ``items``) and the key it came in; any other shape is a 400."""
+    keys = (plural, alternative) if alternative else (plural,)
+    shape = f'{{"{plural}": [...]}}' + (f' (or {{"{alternative}": [...]}})' if alternative else "")
+    unknown = [key for key in body if key not in keys]
     if unknown:
         raise BadRequest(
-            f"Unknown top-level key '{unknown[0]}'; the body is {{\"{plural}\": [...]}}.",
+            f"Unknown top-level key '{unknown[0]}'; the body is {shape}.",
             code="unknown_top_level_key",
             errors=[FieldError(json_pointer(key), "unknown_field", "Unknown top-level key.") for key in unknown],
         )
-    if plural not in body:
+    sent = [key for key in keys if key in body]
+    if not sent:
         raise BadRequest(
-            f'The body must be {{"{plural}": [...]}}.',
+            f"The body must be {shape}.",
             code="missing_wrapper",
             errors=[FieldError(f"/{plural}", "required", "This field is required.")],
         )
-    items = body[plural]
+    if len(sent) > 1:
+        raise BadRequest(
+            f"The body must be {shape}. Send the items under one key, not both.",
+            code="two_wrappers",
+            errors=[FieldError(f"/{alternative}", "two_wrappers", f"Send either '{plural}' or '{alternative}'.")],
+        )
+    wrapper = sent[0]
+    items = body[wrapper]
     if not isinstance(items, list):
         raise BadRequest(
-            f"'{plural}' must be an array of items.",
+            f"'{wrapper}' must be an array of items.",
             code="wrapper_not_array",
-            errors=[FieldError(f"/{plural}", "not_a_list", "Must be an array.")],
+            errors=[FieldError(f"/{wrapper}", "not_a_list", "Must be an array.")],
         )
     if len(items) > settings.SYNC_MAX_ITEMS:
         raise BadRequest(
             f"{len(items)} items; at most {settings.SYNC_MAX_ITEMS} are accepted per request.",
             code="batch_too_large",
-            errors=[FieldError(f"/{plural}", "max_items", f"At most {settings.SYNC_MAX_ITEMS} items.")],
+            errors=[FieldError(f"/{wrapper}", "max_items", f"At most {settings.SYNC_MAX_ITEMS} items.")],
         )
-    return items
+    return items, wrapper
 
 
 def run_sync_request(
@@ -159,7 +170,7 @@ class RactorySyncView(StrictAPIView):
         dry_run = boolean_query_parameter(request, "dry_run", False)
         atomic = boolean_query_parameter(request, "atomic", True)
         raw_body = request._request.body  # before DRF reads the stream
-        items = batch_items(request.data, self.entity.plural)
+        items, _ = batch_items(request.data, self.entity.plural)
         return run_sync_request(
             request,
             raw_body=raw_body,

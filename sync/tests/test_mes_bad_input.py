@@ -1421,7 +1421,7 @@ SHAPE = '{"jobs": [...]} (or {"items": [...]})'
 @pytest.mark.parametrize(
     "body, message, errors",
     [
-        ({}, f"The body must be {SHAPE}. The items are missing.", [("jobs", "required", REQUIRED)]),
+        ({}, f"The body must be {SHAPE}.", [("jobs", "required", REQUIRED)]),
         (
             {"jobs": [], "items": []},
             f"The body must be {SHAPE}. Send the items under one key, not both.",
