@@ -60,8 +60,21 @@ class ParentLink:
         return f"{self.name}_id"
 
 
+class MesReference:
+    """What every MES reference shares: the FK column it fills (``<name>_id``), never null, and
+    free to change on update (no MES row copies its grandparents, data-model §4.6)."""
+
+    name: str
+    immutable = False
+    nullable = False
+
+    @property
+    def column(self) -> str:
+        return f"{self.name}_id"
+
+
 @dataclass(frozen=True)
-class ExternalParent:
+class ExternalParent(MesReference):
     """An MES parent named by its ``external_id`` within the item's ``external_source``
     (``job_external_id``), or implied by nesting: a part inside a job's ``parts`` belongs to
     that job (data-model §4.6)."""
@@ -71,20 +84,13 @@ class ExternalParent:
     input_field: str  # "job_external_id"
     nested_in: str  # the plural of the parent entity whose nested items have it implicitly
 
-    immutable = False  # MES parent links may change on update (§4.6)
-    nullable = False
-
     @property
     def input_fields(self) -> tuple[str, ...]:
         return (self.input_field,)
 
-    @property
-    def column(self) -> str:
-        return f"{self.name}_id"
-
 
 @dataclass(frozen=True)
-class CellReference:
+class CellReference(MesReference):
     """An operation's cell: by name among the company's live cells, case-insensitively, or by
     ``external_id`` within the operation's source. Exactly one of the two (§4.5, §4.6)."""
 
@@ -93,16 +99,9 @@ class CellReference:
     by_name: str = "cell_name"
     by_external_id: str = "cell_external_id"
 
-    immutable = False
-    nullable = False
-
     @property
     def input_fields(self) -> tuple[str, ...]:
         return (self.by_name, self.by_external_id)
-
-    @property
-    def column(self) -> str:
-        return f"{self.name}_id"
 
 
 @dataclass(frozen=True)
