@@ -16,6 +16,7 @@ from django.utils import timezone
 from ractory.api.problems import Conflict, NotFound
 
 from .cascade import CASCADES, ENTITY_NAMES, link_hops
+from .locking import for_update_in_lock_order
 from .models import AuditEvent
 
 
@@ -61,11 +62,13 @@ def cascade_soft_delete_from(*, model, company_id: int, root_ids: list[int], now
             selected = f"IN ({placeholders})"
             for hop_table, hop_column in reversed(through):
                 selected = f"IN (SELECT id FROM {hop_table} WHERE {hop_column} {selected})"  # noqa: S608
+            # Locked in the table's lock order first (assemblies.locking): a sync holding some
+            # of these rows FOR SHARE as parents must not deadlock against this UPDATE.
+            rows = for_update_in_lock_order(child, f"company_id = %s AND is_active AND {column} {selected}")
             cursor.execute(
                 f"UPDATE {table} SET is_active = FALSE, updated_at = %s, "  # noqa: S608 - names from models
                 f"deleted_at = (SELECT r.deleted_at FROM {root_table} r WHERE r.id = {root_of}) "
-                f"WHERE company_id = %s AND is_active AND {column} {selected} "
-                f"RETURNING {root_of}",
+                f"WHERE {rows} RETURNING {root_of}",
                 [connection.ops.adapt_datetimefield_value(now), company_id, *root_ids],
             )
             touched.update(row[0] for row in cursor.fetchall())

@@ -1,6 +1,11 @@
 """Parents named by sync items: Ractory items by guid (``ParentLink``, with the consistency
 rules), MES items by external id within the item's source, by nesting, or (cells) by name
 (data-model §4.6). One query per reference, whatever the number of items.
+
+Parents are read ``FOR SHARE`` (``assemblies.locking``), in the order the entity lists its
+references (top-down): a concurrent DELETE or tombstone of a parent either waits for this
+request to commit and then cascades over the children it wrote, or commits first and this
+request sees the parent inactive. Cells are not locked: a deleted cell keeps its operations.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from django.db.models import Q
+
+from assemblies.locking import rows_for_share
 
 from .entities import CellReference, ExternalParent, ParentLink, SyncEntity
 
@@ -39,7 +46,9 @@ def resolve_external_parent(reference: ExternalParent, company, works: list[Work
     }
     if not pairs:
         return {}
-    rows = reference.model.objects.for_company(company).filter(natural_key_filter(pairs)).values(*PARENT_COLUMNS)
+    rows = rows_for_share(
+        reference.model.objects.for_company(company).filter(natural_key_filter(pairs)).values(*PARENT_COLUMNS)
+    )
     return {(row["external_source"], row["external_id"]): row for row in rows}
 
 
@@ -143,7 +152,7 @@ def resolve_guid_parent(parent: ParentLink, company, live, existing) -> dict:
     by_id: dict[int, dict] = {}
     if guids or stored_ids:
         fk_columns = [f.column for f in parent.model._meta.concrete_fields if f.is_relation and f.name != "company"]
-        rows = (
+        rows = rows_for_share(
             parent.model.objects.for_company(company)
             .filter(Q(guid__in=guids) | Q(id__in=stored_ids))
             .values("id", "guid", "is_active", *fk_columns)

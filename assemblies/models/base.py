@@ -15,6 +15,9 @@ class RactoryEntity(TenantOwnedModel):
 
     guid = models.UUIDField(default=uuid.uuid4)
 
+    # The order in which every writer locks and upserts rows of this table (assemblies.locking).
+    lock_order = ("guid",)
+
     class Meta:
         abstract = True
         constraints = [

@@ -33,6 +33,9 @@ class MesEntity(TenantOwnedModel):
         max_length=64, null=True, blank=True, help_text="SHA-256 (hex) of the last synced item; NULL after other edits"
     )
 
+    # The order in which every writer locks and upserts rows of this table (assemblies.locking).
+    lock_order = ("external_source", "external_id")
+
     class Meta:
         abstract = True
         constraints = [
