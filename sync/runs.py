@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from ractory.api.problems import FieldError
@@ -15,6 +16,8 @@ from tenants.caller import Caller
 from .models import SyncRun
 
 ERROR_SUMMARY_LIMIT = 20
+
+logger = logging.getLogger("ractory.sync")
 
 
 def request_hash(method: str, path: str, query: str, body: bytes) -> str:
@@ -86,6 +89,15 @@ def record_run(
 def record_failed_run(
     context: RunContext, *, item_errors: list[FieldError] = (), failed_items: int = 0, company=None
 ) -> None:
-    """After a rollback: a transaction of its own, so refused requests are on record too."""
-    with transaction.atomic():
-        record_run(context, status=SyncRun.Status.FAILED, errors=failed_items, item_errors=item_errors, company=company)
+    """After a rollback: a transaction of its own, so refused requests are on record too.
+
+    Best effort: when the database itself failed the request (it is down), the record cannot be
+    written either; that is logged, and the request's own error is what the caller gets.
+    """
+    try:
+        with transaction.atomic():
+            record_run(
+                context, status=SyncRun.Status.FAILED, errors=failed_items, item_errors=item_errors, company=company
+            )
+    except DatabaseError as error:
+        logger.warning("could not record the failed sync run: %s", error.__class__.__name__)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import django_filters
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from assemblies.cascade import ENTITY_NAMES
 from assemblies.services import Actor
 from ractory.api.filters import boolean_query_parameter
-from ractory.api.problems import BadRequest, FieldError, Problem, ValidationFailed, json_pointer
+from ractory.api.problems import BadRequest, FieldError, ValidationFailed, json_pointer
 from ractory.api.views import StrictAPIView
 from tenants.permissions import CanReadEntities, CanSyncWrite
 from tenants.scoping import COMPANY_GUID_PARAMETER, TenantScopedAPIView
@@ -152,7 +152,7 @@ def run_sync_request(
         else:  # idempotency_key_reused: refused as a whole, but on record like every other refusal
             record_failed_run(context)
         raise
-    except (Problem, IntegrityError):  # IntegrityError: a concurrent write, answered 409
+    except Exception:  # 403, 409 (a concurrent write), 503 (the database), 500 (a bug): all on record
         record_failed_run(context)
         raise
     return Response(body, status=status)

@@ -8,12 +8,15 @@ import re
 import uuid
 
 import pytest
+from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
+from assemblies.models import Cell
 from sync.models import SyncRun
 from tenants.roles import Role
 
 from .factories import MODELS, RUNS_URL, SyncClient, new_guid
+from .mes import eryxon_client, failure, put
 
 UTC = dt.UTC
 
@@ -155,6 +158,78 @@ def test_a_reused_idempotency_key_records_a_failed_run(writer, company):
     assert (run.status, run.idempotency_key, run.inserted, run.company_id) == ("failed", "once", 0, company.pk)
     assert run.request_hash != run_of(first).request_hash
     assert MODELS["projects"].objects.count() == 1
+
+
+def failing_after_the_write(monkeypatch, error: Exception) -> None:
+    """Make the engine fail with ``error`` right after its upsert wrote the rows."""
+    from sync import services
+
+    real_upsert = services.upsert_rows
+
+    def upsert_then_fail(**arguments):
+        real_upsert(**arguments)
+        raise error
+
+    monkeypatch.setattr(services, "upsert_rows", upsert_then_fail)
+
+
+FAILURES = [
+    (IntegrityError("duplicate key value violates unique constraint"), 409, "concurrent_conflict"),
+    (OperationalError("canceling statement due to statement timeout"), 503, "database_unavailable"),
+    (RuntimeError("a bug"), 500, "internal_error"),
+]
+
+
+@pytest.mark.parametrize(("error", "status", "code"), FAILURES, ids=["409", "503", "500"])
+def test_a_request_that_fails_after_writing_rolls_back_and_records_a_failed_run(
+    writer, company, monkeypatch, problem, error, status, code
+):
+    failing_after_the_write(monkeypatch, error)
+
+    response = writer.post("projects", [writer.new("projects"), writer.new("projects")])
+
+    problem(response, status, code)
+    assert not MODELS["projects"].objects.exists()
+    run = run_of(response)
+    assert (run.status, run.company_id, run.item_count, run.inserted, run.entity) == (
+        "failed",
+        company.pk,
+        2,
+        0,
+        "project",
+    )
+
+
+@pytest.mark.parametrize(("error", "status", "code"), FAILURES, ids=["409", "503", "500"])
+def test_an_mes_request_that_fails_after_writing_records_a_failed_run(key, company, monkeypatch, error, status, code):
+    failing_after_the_write(monkeypatch, error)
+    client = eryxon_client(key[1])
+
+    response = put(client, "cells", {"external_id": "WC-1", "external_source": "SAP", "name": "Laser"})
+
+    failure(response, status, {409: "CONFLICT", 503: "SERVICE_UNAVAILABLE", 500: "INTERNAL_ERROR"}[status])
+    assert not Cell.objects.exists()
+    run = run_of(response)
+    assert (run.status, run.company_id, run.item_count, run.entity) == ("failed", company.pk, 1, "cell")
+
+
+def test_a_failed_run_that_cannot_be_recorded_leaves_the_requests_own_error(writer, monkeypatch, problem, caplog):
+    """The database that failed the request may fail the record too: the caller still gets the 503."""
+    from sync import runs
+
+    failing_after_the_write(monkeypatch, OperationalError("server closed the connection unexpectedly"))
+
+    def database_down(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(runs, "record_run", database_down)
+
+    response = writer.post("projects", [writer.new("projects")])
+
+    problem(response, 503, "database_unavailable")
+    assert response["Retry-After"]
+    assert not SyncRun.objects.exists()
+    assert "could not record the failed sync run" in caplog.text
 
 
 def test_a_jwt_user_is_recorded_as_the_actor(make_user, as_user, company):
