@@ -144,18 +144,19 @@ def check_cell(reference: CellReference, work: Work, resolved: dict) -> None:
     work.parent_ids[reference.name] = row["id"]
 
 
-def resolve_guid_parent(parent: ParentLink, company, live, existing) -> dict:
-    """The rows a guid link may name: by the guids items send and the ids stored rows hold."""
+def resolve_guid_parent(parent: ParentLink, company, live, stored) -> dict:
+    """The rows a guid link may name: by the guids items send, and the parents of the items'
+    stored rows (``stored``: a queryset of them, or ``None``), read before those rows are."""
     guids = {work.cleaned[parent.input_field] for work in live if work.cleaned.get(parent.input_field)}
-    stored_ids = {row[parent.column] for row in existing.values() if row[parent.column] is not None}
     by_guid: dict[uuid.UUID, dict] = {}
     by_id: dict[int, dict] = {}
-    if guids or stored_ids:
+    if guids or stored is not None:
+        condition = Q(guid__in=guids)
+        if stored is not None:
+            condition |= Q(id__in=stored.values(parent.column))
         fk_columns = [f.column for f in parent.model._meta.concrete_fields if f.is_relation and f.name != "company"]
         rows = rows_for_share(
-            parent.model.objects.for_company(company)
-            .filter(Q(guid__in=guids) | Q(id__in=stored_ids))
-            .values("id", "guid", "is_active", *fk_columns)
+            parent.model.objects.for_company(company).filter(condition).values("id", "guid", "is_active", *fk_columns)
         )
         for row in rows:
             by_guid[row["guid"]] = row

@@ -103,7 +103,7 @@ def sync_items(
             serialize_writers(company_id=company.pk, tables=[level.model._meta.db_table for level, _ in order])
         now = timezone.now()
         for level_entity, works in order:
-            _classify(level_entity, company, works, now)
+            _classify(level_entity, company, works, now, dry_run=dry_run)
         enforce_live_uniqueness(order, company)
     else:
         for work in roots:
@@ -216,26 +216,32 @@ def _dotted(path: tuple) -> str:
     return text
 
 
-def _stored_rows(entity: SyncEntity, company: Company, works: list[Work], columns: list[str]) -> dict[tuple, dict]:
-    """The stored rows of the batch's keys in the company, by key (one query)."""
+def _stored(entity: SyncEntity, company: Company, works: list[Work]):
+    """The stored rows of the batch's keys in the company, as a queryset (``None``: no key sent)."""
+    rows = entity.model.objects.for_company(company)
     if entity.key == ("guid",):
         guids = [work.cleaned["guid"] for work in works if "guid" in work.cleaned]
-        if not guids:
-            return {}
-        rows = entity.model.objects.for_company(company).filter(guid__in=guids).values(*columns)
-        return {(row["guid"],): row for row in rows}
+        return rows.filter(guid__in=guids) if guids else None
     pairs = {
         (work.cleaned["external_source"], work.cleaned["external_id"])
         for work in works
         if "external_source" in work.cleaned and "external_id" in work.cleaned
     }
-    if not pairs:
+    return rows.filter(natural_key_filter(pairs)) if pairs else None
+
+
+def _stored_rows(stored, entity: SyncEntity, columns: list[str], *, lock: bool) -> dict[tuple, dict]:
+    """The stored rows by key (one query), locked ``FOR NO KEY UPDATE`` in key order when the
+    request writes: a concurrent request changing them waits, and this one merges the items
+    into what it committed, never into a stale copy (no lost update, api.md §5.2)."""
+    if stored is None:
         return {}
-    rows = entity.model.objects.for_company(company).filter(natural_key_filter(pairs)).values(*columns)
-    return {(row["external_source"], row["external_id"]): row for row in rows}
+    if lock:
+        stored = stored.select_for_update(no_key=True).order_by(*entity.key)
+    return {tuple(row[name] for name in entity.key): row for row in stored.values(*columns)}
 
 
-def _classify(entity: SyncEntity, company: Company, works: list[Work], now) -> None:
+def _classify(entity: SyncEntity, company: Company, works: list[Work], now, *, dry_run: bool) -> None:
     objects = [work for work in works if work.is_object]
     live = [work for work in objects if not work.own_errors]
     sends_picture = any("picture" in work.cleaned for work in live)
@@ -250,9 +256,11 @@ def _classify(entity: SyncEntity, company: Company, works: list[Work], now) -> N
     columns = list(dict.fromkeys(columns))
 
     # Items with errors are looked up too, so a missing required field is reported with the
-    # item's other errors (all errors of all items come back together).
-    existing = _stored_rows(entity, company, objects, columns)
-    parents = _resolve_parents(entity, company, live, existing)
+    # item's other errors (all errors of all items come back together). Parents are locked
+    # before the items' own rows (top-down, assemblies.locking).
+    stored = _stored(entity, company, objects)
+    parents = _resolve_parents(entity, company, live, stored)
+    existing = _stored_rows(stored, entity, columns, lock=not dry_run)
     key_fields = entity.key
     for work in objects:
         work.existing = existing.get(tuple(work.cleaned.get(name) for name in key_fields))
@@ -286,7 +294,7 @@ def _check_required_on_insert(entity: SyncEntity, work: Work) -> None:
             work.fail(pointer, "null", "This field may not be null.")
 
 
-def _resolve_parents(entity, company, live, existing) -> dict[str, dict]:
+def _resolve_parents(entity, company, live, stored) -> dict[str, dict]:
     """Per reference: the rows it may name, with one query per reference."""
     resolved: dict[str, dict] = {}
     for parent in entity.parents:
@@ -295,7 +303,7 @@ def _resolve_parents(entity, company, live, existing) -> dict[str, dict]:
         elif isinstance(parent, CellReference):
             resolved[parent.name] = resolve_cells(parent, company, live)
         else:
-            resolved[parent.name] = resolve_guid_parent(parent, company, live, existing)
+            resolved[parent.name] = resolve_guid_parent(parent, company, live, stored)
     return resolved
 
 
