@@ -108,6 +108,8 @@ MIDDLEWARE = [
     # Outermost: gives every response its request id and turns Django-level failures that
     # happen before a view runs (bad host, oversize body) into problem documents.
     "ractory.api.middleware.RequestIdMiddleware",
+    # Liveness answers here, before the Host check and everything else (api.md §1).
+    "ractory.api.middleware.LivenessMiddleware",
     "ractory.api.middleware.ProblemMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

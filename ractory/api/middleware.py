@@ -1,4 +1,4 @@
-"""Request id and the problem-document safety net for failures outside DRF views."""
+"""Request id, liveness, and the problem-document safety net for failures outside DRF views."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from .exception_handler import WWW_AUTHENTICATE, problem_or_internal_error
 from .problems import PROBLEM_CONTENT_TYPE, Problem, problem_response
 from .ratelimit import rate_limited, spend_for_anonymous
 from .request_context import current_request_id
+from .views import HealthView
 
 access_logger = logging.getLogger("ractory.access")
 
@@ -58,6 +59,27 @@ class RequestIdMiddleware:
             return response
         finally:
             current_request_id.reset(token)
+
+
+class LivenessMiddleware:
+    """Answers ``/health`` before any other middleware sees the request (api.md §1).
+
+    Liveness touches nothing outside the process and answers with any ``Host`` header: Django's
+    host validation (in ``ProblemMiddleware`` and ``CommonMiddleware``), sessions and
+    authentication are all further down the stack. ``HealthView`` itself counts the request in
+    process memory only, never in Redis.
+    """
+
+    PATHS = frozenset({"/health", "/health/"})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.liveness = HealthView.as_view()
+
+    def __call__(self, request):
+        if request.path not in self.PATHS:
+            return self.get_response(request)
+        return self.liveness(request).render()
 
 
 def is_html_path(path: str) -> bool:
@@ -158,4 +180,4 @@ def _problem_for_status(status: int) -> Problem:
     )
 
 
-__all__ = ["RequestIdMiddleware", "ProblemMiddleware", "PROBLEM_CONTENT_TYPE"]
+__all__ = ["RequestIdMiddleware", "LivenessMiddleware", "ProblemMiddleware", "PROBLEM_CONTENT_TYPE"]

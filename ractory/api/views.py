@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
 from django.conf import settings
 from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -15,7 +19,15 @@ import ractory
 
 from .filters import StrictFilterBackend, allowed_query_parameters, reject_query_parameters
 from .pagination import ArrayPagination
-from .ratelimit import Budget, rate_limited, spend, spend_for_anonymous
+from .ratelimit import (
+    REDIS_PING_TIMEOUT_SECONDS,
+    Budget,
+    process_counters,
+    rate_limited,
+    redis_status,
+    spend,
+    spend_for_anonymous,
+)
 
 HEALTH_DB_TIMEOUT_MS = 2000
 
@@ -90,10 +102,15 @@ class StrictAPIView(GenericAPIView):
 
 
 class HealthView(StrictAPIView):
-    """Liveness: the process answers. Does not touch the database."""
+    """Liveness: the process answers. Touches nothing outside the process: no database, no Redis
+    (its rate limit is counted in this process's memory), no ``Host`` check (``LivenessMiddleware``
+    routes here before the host is validated)."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+
+    def perform_authentication(self, request):
+        self._spend(request, spend_for_anonymous(request, store=process_counters))
 
     @extend_schema(
         tags=["health"],
@@ -103,8 +120,43 @@ class HealthView(StrictAPIView):
         return Response({"status": "ok"})
 
 
+def database_status() -> str:
+    """Readiness of the database: ``connected`` when it answers ``SELECT 1`` within 2 s, else
+    ``unavailable``. Runs in the request's thread (Django connections are per thread)."""
+    try:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET statement_timeout = %s", [HEALTH_DB_TIMEOUT_MS])
+                try:
+                    cursor.execute("SELECT 1")
+                    cursor.fetchone()  # before RESET, whose own result has no rows
+                finally:
+                    cursor.execute("RESET statement_timeout")
+            else:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+    except Exception:  # noqa: BLE001 - any failure means "not ready", never a 500
+        connection.close_if_unusable_or_obsolete()
+        return "unavailable"
+    return "connected"
+
+
+# Redis is pinged on a thread of its own while the database is checked, so the two 2-second bounds
+# overlap and readiness answers within 3 s even when both hang.
+_redis_probe = ThreadPoolExecutor(max_workers=2, thread_name_prefix="readiness-redis")
+
+
+READINESS_FIELDS = {
+    "status": serializers.CharField(),
+    "database": serializers.CharField(),
+    "redis": serializers.CharField(),
+    "version": serializers.CharField(),
+}
+
+
 class DatabaseHealthView(StrictAPIView):
-    """Readiness: the database answers ``SELECT 1`` within 2 seconds (503 otherwise)."""
+    """Readiness: the database answers ``SELECT 1`` and Redis (when configured) ``PING``, each
+    within 2 seconds; 503 ``unhealthy`` naming what failed otherwise. Its own JSON in both states."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -112,42 +164,23 @@ class DatabaseHealthView(StrictAPIView):
     @extend_schema(
         tags=["health"],
         responses={
-            (200, "application/json"): inline_serializer(
-                "Readiness",
-                {
-                    "status": serializers.CharField(),
-                    "database": serializers.CharField(),
-                    "version": serializers.CharField(),
-                },
-            ),
-            (503, "application/json"): inline_serializer(
-                "ReadinessFailure",
-                {
-                    "status": serializers.CharField(),
-                    "database": serializers.CharField(),
-                    "version": serializers.CharField(),
-                },
-            ),
+            (200, "application/json"): inline_serializer("Readiness", READINESS_FIELDS),
+            (503, "application/json"): inline_serializer("ReadinessFailure", READINESS_FIELDS),
         },
     )
     def get(self, request):
-        try:
-            with connection.cursor() as cursor:
-                if connection.vendor == "postgresql":
-                    cursor.execute("SET statement_timeout = %s", [HEALTH_DB_TIMEOUT_MS])
-                    try:
-                        cursor.execute("SELECT 1")
-                        cursor.fetchone()  # before RESET, whose own result has no rows
-                    finally:
-                        cursor.execute("RESET statement_timeout")
-                else:
-                    cursor.execute("SELECT 1")
-                    cursor.fetchone()
-        except Exception:  # noqa: BLE001 - any failure means "not ready", never a 500
-            connection.close_if_unusable_or_obsolete()
-            return Response(
-                {"status": "unhealthy", "database": "unavailable", "version": ractory.__version__},
-                status=503,
-                headers={"Retry-After": "5"},
-            )
-        return Response({"status": "healthy", "database": "connected", "version": ractory.__version__})
+        started = time.monotonic()
+        redis_probe = _redis_probe.submit(redis_status) if settings.REDIS_URL else None
+        database = database_status()
+        redis = "not_configured"
+        if redis_probe is not None:
+            budget = max(0.0, REDIS_PING_TIMEOUT_SECONDS - (time.monotonic() - started))
+            try:
+                redis = redis_probe.result(timeout=budget)
+            except FutureTimeout:
+                redis = "unavailable"
+        body = {"status": "healthy", "database": database, "redis": redis, "version": ractory.__version__}
+        if database != "connected" or redis == "unavailable":
+            body["status"] = "unhealthy"
+            return Response(body, status=503, headers={"Retry-After": "5"})
+        return Response(body)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.db import OperationalError, connection
 
 import ractory
+
+# The Redis the tests run with (REDIS_URL), when there is one, answers.
+REDIS = "connected" if settings.REDIS_URL else "not_configured"
 
 
 def test_liveness_is_ok_without_credentials(api):
@@ -38,7 +42,12 @@ def test_readiness_is_healthy_when_the_database_answers(api, db):
     response = api.get("/api/v1/health")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
-    assert response.json() == {"status": "healthy", "database": "connected", "version": ractory.__version__}
+    assert response.json() == {
+        "status": "healthy",
+        "database": "connected",
+        "redis": REDIS,
+        "version": ractory.__version__,
+    }
 
 
 def _failing_statement(execute, sql, params, many, context):
@@ -51,7 +60,12 @@ def test_readiness_is_503_unhealthy_when_queries_fail(api):
         response = api.get("/api/v1/health")
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
-    assert response.json() == {"status": "unhealthy", "database": "unavailable", "version": ractory.__version__}
+    assert response.json() == {
+        "status": "unhealthy",
+        "database": "unavailable",
+        "redis": REDIS,
+        "version": ractory.__version__,
+    }
     assert "statement timeout" not in response.content.decode()
 
 
@@ -64,7 +78,12 @@ def test_readiness_is_503_unhealthy_when_the_database_cannot_be_reached(api, mon
     response = api.get("/api/v1/health")
     monkeypatch.undo()
     assert response.status_code == 503
-    assert response.json() == {"status": "unhealthy", "database": "unavailable", "version": ractory.__version__}
+    assert response.json() == {
+        "status": "unhealthy",
+        "database": "unavailable",
+        "redis": REDIS,
+        "version": ractory.__version__,
+    }
     assert "Connection refused" not in response.content.decode()
 
 
