@@ -87,7 +87,7 @@ ALLOWED_HOSTS = [
 
 # --- Applications -----------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "tenants.apps.TenantsAdminConfig",  # django.contrib.admin, its login throttled (api.md §8)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -205,6 +205,10 @@ RATE_LIMIT_PER_MINUTE = env_int("RATE_LIMIT_PER_MINUTE", 600, minimum=1)
 RATE_LIMIT_COMPANY_PER_MINUTE = env_int("RATE_LIMIT_COMPANY_PER_MINUTE", 5 * RATE_LIMIT_PER_MINUTE, minimum=1)
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 RATE_LIMIT_KEY_PREFIX = os.environ.get("RATE_LIMIT_KEY_PREFIX", "ractory:ratelimit").strip()
+# Login throttling (api.md §8): failures per account (email) within a window, attempts per client IP.
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 10, minimum=1)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)
+LOGIN_ATTEMPTS_PER_IP_PER_MINUTE = env_int("LOGIN_ATTEMPTS_PER_IP_PER_MINUTE", 20, minimum=1)
 # A key's last_used_at is written at most this often, so authentication stays read-only.
 API_KEY_LAST_USED_RESOLUTION = timedelta(minutes=1)
 

@@ -14,8 +14,10 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from ractory.api.exception_handler import WWW_AUTHENTICATE, validation_errors
 from ractory.api.problems import BadRequest, Problem
+from ractory.api.ratelimit import client_ip
 from ractory.api.views import StrictAPIView
 
+from .. import login_throttle
 from ..models import User
 from .serializers import LoginSerializer, MeSerializer, RefreshTokenSerializer, TokenPairSerializer
 
@@ -89,6 +91,8 @@ class LoginView(StrictAPIView):
     """Exchange email and password for an access token (15 min) and a refresh token (7 days).
 
     Unknown email, wrong password, inactive user and inactive company all answer the same 401.
+    Too many failures of the account, or attempts from the address, answer 429
+    ``too_many_login_attempts`` before the password is hashed (api.md §8).
     """
 
     authentication_classes: list = []
@@ -106,13 +110,19 @@ class LoginView(StrictAPIView):
     )
     def post(self, request):
         data = parse_auth_body(request, LoginSerializer)
-        email = data["email"].strip().lower()
+        email = login_throttle.normalized_email(data["email"])
+        refusal = login_throttle.refusal(email, client_ip(request))
+        if refusal is not None:
+            raise refusal.problem()
         user = User.objects.select_related("company").by_email(email).first()
         if user is None:
             check_password(data["password"], _DUMMY_PASSWORD_HASH)
+            login_throttle.record_failure(email)
             raise _invalid_credentials()
         if not user.check_password(data["password"]) or not user.is_active or not user.company.is_active:
+            login_throttle.record_failure(email)
             raise _invalid_credentials()
+        login_throttle.record_success(email)
         User.objects.filter(pk=user.pk).update(last_login=timezone.now())
         return Response(token_pair(user))
 
