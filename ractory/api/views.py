@@ -102,10 +102,11 @@ class StrictAPIView(GenericAPIView):
 
 
 class HealthView(StrictAPIView):
-    """Liveness: the process answers. Touches nothing outside the process: no database, no Redis
-    (its rate limit is counted in this process's memory), no ``Host`` check (``LivenessMiddleware``
-    routes here before the host is validated)."""
+    """Liveness: the process answers, with any ``Host`` header. Touches nothing outside the
+    process: no database, no Redis."""
 
+    # LivenessMiddleware routes here before Django validates the host; the rate limit is counted in
+    # this process's memory only.
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
@@ -146,17 +147,18 @@ def database_status() -> str:
 _redis_probe = ThreadPoolExecutor(max_workers=2, thread_name_prefix="readiness-redis")
 
 
-READINESS_FIELDS = {
-    "status": serializers.CharField(),
-    "database": serializers.CharField(),
-    "redis": serializers.CharField(),
-    "version": serializers.CharField(),
-}
+def readiness_fields() -> dict:
+    return {
+        "status": serializers.CharField(),
+        "database": serializers.CharField(),
+        "redis": serializers.CharField(help_text="connected, unavailable or not_configured"),
+        "version": serializers.CharField(),
+    }
 
 
 class DatabaseHealthView(StrictAPIView):
     """Readiness: the database answers ``SELECT 1`` and Redis (when configured) ``PING``, each
-    within 2 seconds; 503 ``unhealthy`` naming what failed otherwise. Its own JSON in both states."""
+    within 2 seconds; 503 ``unhealthy`` naming what failed otherwise."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -164,8 +166,8 @@ class DatabaseHealthView(StrictAPIView):
     @extend_schema(
         tags=["health"],
         responses={
-            (200, "application/json"): inline_serializer("Readiness", READINESS_FIELDS),
-            (503, "application/json"): inline_serializer("ReadinessFailure", READINESS_FIELDS),
+            (200, "application/json"): inline_serializer("Readiness", readiness_fields()),
+            (503, "application/json"): inline_serializer("ReadinessFailure", readiness_fields()),
         },
     )
     def get(self, request):
