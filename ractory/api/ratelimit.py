@@ -182,7 +182,10 @@ class FailOpenCounters:
     """
 
     def __init__(self, url: str) -> None:
+        import redis
+
         self._redis = RedisCounters(url)
+        self._redis_errors = (redis.RedisError, OSError)  # refused, timed out, reset, READONLY, OOM…
         self._memory = MemoryCounters()
         self._lock = threading.Lock()
         self._retry_at: float | None = None  # monotonic; set while Redis is considered down
@@ -200,17 +203,11 @@ class FailOpenCounters:
     def forget(self, key: str) -> None:
         self._call("forget", key)
 
-    @property
-    def redis_is_down(self) -> bool:
-        return self._retry_at is not None
-
     def _call(self, operation: str, *arguments):
         if self._may_try_redis():
-            import redis
-
             try:
                 result = getattr(self._redis, operation)(*arguments)
-            except (redis.RedisError, OSError) as error:
+            except self._redis_errors as error:
                 self._failed(error)
             else:
                 if self._retry_at is not None:
