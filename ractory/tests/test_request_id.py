@@ -113,7 +113,7 @@ def company_admin(make_user, as_user):
             {"data": b"{}", "content_type": "application/json", "CONTENT_LENGTH": "999999999999"},
             413,
         ),
-        ("get", "/health", {"HTTP_HOST": "evil.example.com"}, 400),
+        ("get", "/api/v1/health", {"HTTP_HOST": "evil.example.com"}, 400),
     ],
     ids=[
         "health",

@@ -126,11 +126,12 @@ def test_wrong_method_on_a_plain_django_view_is_a_405_problem_with_allow(api, fu
 
 
 # --- Host header ------------------------------------------------------------------------------
+# Every path but liveness (/health answers any Host, api.md §1: see test_redis_unavailable.py).
 
 
 @pytest.mark.parametrize("host", ["evil.example.com", "testserver.evil.example.com", "bad host", "[::1"])
 def test_disallowed_host_is_400_disallowed_host(api, full_problem, host):
-    response = api.get("/health", HTTP_HOST=host)
+    response = api.get("/api/v1/health", HTTP_HOST=host)
     body = full_problem(response, 400, "disallowed_host")
     assert body["detail"] == "The Host header is not served here."
     assert host.encode() not in response.content  # the caller's value is not echoed
@@ -145,13 +146,14 @@ def test_disallowed_host_is_refused_before_the_view_writes(company_admin, full_p
 
 
 @pytest.mark.parametrize("debug", [False, True], ids=["debug-off", "debug-on"])
-def test_host_outside_a_configured_allowed_hosts_is_refused(api, full_problem, settings, debug):
+def test_host_outside_a_configured_allowed_hosts_is_refused(api, db, full_problem, settings, debug):
     settings.DEBUG = debug
     settings.ALLOWED_HOSTS = ["api.example.com"]
-    full_problem(api.get("/health"), 400, "disallowed_host")
-    allowed = api.get("/health", HTTP_HOST="api.example.com")
+    full_problem(api.get("/api/v1/health"), 400, "disallowed_host")
+    allowed = api.get("/api/v1/health", HTTP_HOST="api.example.com")
     assert allowed.status_code == 200
-    assert allowed.json() == {"status": "ok"}
+    assert allowed.json()["status"] == "healthy"
+    assert api.get("/health").json() == {"status": "ok"}  # liveness answers whatever the host
 
 
 # --- trailing slashes -------------------------------------------------------------------------
