@@ -8,16 +8,20 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from ractory.api.problems import BadRequest, Conflict, FieldError, Forbidden, ValidationFailed
 
 from .caller import Caller
-from .models import ApiKey, Company, User
+from .models import ApiKey, Company, IssuedRefreshToken, User
 from .models.api_key import KEY_PREFIX, secret_hash
 from .roles import MANAGEABLE_ROLES, Role, normalise_scopes
 
@@ -266,3 +270,82 @@ def revoke_api_key(*, api_key: ApiKey) -> ApiKey:
         api_key.deleted_at = now
         api_key.save(update_fields=["is_active", "revoked_at", "deleted_at", "updated_at"])
     return api_key
+
+
+# --- Refresh tokens ---------------------------------------------------------------------------
+#
+# A refresh token is a signed JWT; the database keeps only its id (jti), user, expiry and
+# revocation (IssuedRefreshToken). A token refreshes only while its row is live. Password changes
+# and deactivations revoke a user's rows in User.save / Company.save, whichever path made them.
+
+
+def _lock_live_user(**lookup) -> User | None:
+    """The user named by ``lookup`` if it and its company are active, locked until commit.
+
+    The lock orders a login or refresh against a concurrent password change or deactivation,
+    which update the same rows before revoking: either the new token is written first and then
+    revoked with the others, or this read waits and sees the user (or company) inactive.
+    ``no_key`` keeps the company lock from blocking rows being inserted under the company.
+    """
+    try:
+        return (
+            User.objects.select_related("company")
+            .select_for_update(of=("self", "company"), no_key=True)
+            .filter(is_active=True, company__is_active=True, **lookup)
+            .first()
+        )
+    except (ValueError, TypeError, DjangoValidationError):  # a guid claim that is no UUID: no such user
+        return None
+
+
+def _issue_refresh_token(user: User) -> RefreshToken:
+    token = RefreshToken.for_user(user)
+    IssuedRefreshToken.objects.create(
+        jti=token["jti"],
+        user=user,
+        issued_at=datetime_from_epoch(token["iat"]),
+        expires_at=datetime_from_epoch(token["exp"]),
+    )
+    return token
+
+
+def _decode_refresh_token(raw: str) -> RefreshToken | None:
+    try:
+        return RefreshToken(raw)  # signature, expiry and token type; the database is asked after
+    except TokenError:
+        return None
+
+
+def log_in(user: User) -> tuple[User, RefreshToken] | None:
+    """Record the login and issue a refresh token; None if the user or company is inactive now."""
+    with transaction.atomic():
+        user = _lock_live_user(pk=user.pk)
+        if user is None:
+            return None
+        user.last_login = timezone.now()
+        User.objects.filter(pk=user.pk).update(last_login=user.last_login)
+        return user, _issue_refresh_token(user)
+
+
+def rotate_refresh_token(raw: str) -> tuple[User, RefreshToken] | None:
+    """Spend a refresh token and issue its successor.
+
+    None when the token is invalid, expired, revoked or unknown, or its user or company inactive.
+    Spending is a conditional UPDATE, so of two requests racing with one token only one wins.
+    """
+    token = _decode_refresh_token(raw)
+    if token is None:
+        return None
+    with transaction.atomic():
+        user = _lock_live_user(guid=token.get(settings.SIMPLE_JWT["USER_ID_CLAIM"]))
+        if user is None or not IssuedRefreshToken.objects.live().filter(jti=token["jti"], user=user).revoke():
+            return None
+        return user, _issue_refresh_token(user)
+
+
+def revoke_refresh_token(raw: str, *, owner: User) -> bool:
+    """Revoke one live refresh token of ``owner`` (logout). False if there is no such token."""
+    token = _decode_refresh_token(raw)
+    if token is None or token.get(settings.SIMPLE_JWT["USER_ID_CLAIM"]) != str(owner.guid):
+        return False
+    return bool(IssuedRefreshToken.objects.live().filter(jti=token["jti"], user=owner).revoke())

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from ractory.api.exception_handler import WWW_AUTHENTICATE, validation_errors
@@ -17,7 +14,7 @@ from ractory.api.problems import BadRequest, Problem
 from ractory.api.ratelimit import client_ip
 from ractory.api.views import StrictAPIView
 
-from .. import login_throttle
+from .. import login_throttle, services
 from ..models import User
 from .serializers import LoginSerializer, MeSerializer, RefreshTokenSerializer, TokenPairSerializer
 
@@ -47,31 +44,16 @@ def parse_auth_body(request, serializer_class):
     return serializer.validated_data
 
 
-def token_pair(user: User) -> dict:
-    refresh = RefreshToken.for_user(user)
-    return {
-        "access_token": str(refresh.access_token),
-        "refresh_token": str(refresh),
-        "token_type": "bearer",
-        "expires_in": int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()),
-        "role": user.role,
-    }
-
-
-def _user_of_refresh_token(raw: str) -> tuple[RefreshToken, User]:
-    try:
-        token = RefreshToken(raw)  # checks signature, expiry, token type and the blacklist
-    except TokenError:
-        raise _invalid_refresh_token() from None
-    try:
-        user = (
-            User.objects.select_related("company").filter(guid=token.get(settings.SIMPLE_JWT["USER_ID_CLAIM"])).first()
-        )
-    except (ValueError, TypeError, DjangoValidationError):  # a claim that is no UUID: no such user
-        user = None
-    if user is None or not user.is_active or not user.company.is_active:
-        raise _invalid_refresh_token()
-    return token, user
+def token_pair(user: User, refresh: RefreshToken) -> Response:
+    return Response(
+        {
+            "access_token": str(refresh.access_token),
+            "refresh_token": str(refresh),
+            "token_type": "bearer",
+            "expires_in": int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()),
+            "role": user.role,
+        }
+    )
 
 
 TOKEN_EXAMPLE = OpenApiExample(
@@ -122,9 +104,12 @@ class LoginView(StrictAPIView):
         if not user.check_password(data["password"]) or not user.is_active or not user.company.is_active:
             login_throttle.record_failure(email)
             raise _invalid_credentials()
+        logged_in = services.log_in(user)
+        if logged_in is None:  # deactivated while the password was being checked
+            login_throttle.record_failure(email)
+            raise _invalid_credentials()
         login_throttle.record_success(email)
-        User.objects.filter(pk=user.pk).update(last_login=timezone.now())
-        return Response(token_pair(user))
+        return token_pair(*logged_in)
 
 
 class RefreshView(StrictAPIView):
@@ -139,14 +124,10 @@ class RefreshView(StrictAPIView):
     )
     def post(self, request):
         data = parse_auth_body(request, RefreshTokenSerializer)
-        token, user = _user_of_refresh_token(data["refresh_token"])
-        try:
-            _blacklisted, created = token.blacklist()
-        except TokenError:
-            raise _invalid_refresh_token() from None
-        if not created:  # a concurrent refresh spent this token between our check and our write
+        rotated = services.rotate_refresh_token(data["refresh_token"])
+        if rotated is None:
             raise _invalid_refresh_token()
-        return Response(token_pair(user))
+        return token_pair(*rotated)
 
 
 class LogoutView(StrictAPIView):
@@ -157,11 +138,9 @@ class LogoutView(StrictAPIView):
     @extend_schema(tags=["auth"], request=RefreshTokenSerializer, responses={204: None})
     def post(self, request):
         data = parse_auth_body(request, RefreshTokenSerializer)
-        token, user = _user_of_refresh_token(data["refresh_token"])
-        caller_user = request.user.user
-        if caller_user is None or caller_user.pk != user.pk:
+        caller_user = request.user.user  # None for an API key, which holds no refresh token
+        if caller_user is None or not services.revoke_refresh_token(data["refresh_token"], owner=caller_user):
             raise _invalid_refresh_token()
-        token.blacklist()
         return Response(status=204)
 
 

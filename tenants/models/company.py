@@ -1,8 +1,10 @@
 import uuid
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from .refresh_token import IssuedRefreshToken
 
 
 class CompanyQuerySet(models.QuerySet):
@@ -39,5 +41,12 @@ class Company(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
+        """Save; an inactive company keeps no refresh token of any of its users alive.
+
+        Every way of deactivating a company (the API, the Django admin, a service) saves it here.
+        """
         self.updated_at = timezone.now()
-        super().save(*args, **kwargs)
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if not self.is_active:
+                IssuedRefreshToken.objects.filter(user__company=self).revoke()

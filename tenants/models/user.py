@@ -2,12 +2,13 @@ import uuid
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from ..roles import ROLE_LEVELS, Role
 from .base import TenantOwnedModel, TenantQuerySet
+from .refresh_token import IssuedRefreshToken
 
 
 class UserQuerySet(TenantQuerySet):
@@ -45,6 +46,8 @@ class User(AbstractBaseUser, PermissionsMixin, TenantOwnedModel):
     is_staff = models.BooleanField(default=False)
 
     objects = UserManager()
+    # set_unusable_password() replaces the password without setting _password as set_password() does.
+    _password_replaced = False
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -69,6 +72,23 @@ class User(AbstractBaseUser, PermissionsMixin, TenantOwnedModel):
     def is_system_admin(self) -> bool:
         return self.role == Role.SYSTEM_ADMIN
 
+    def set_unusable_password(self):
+        super().set_unusable_password()
+        self._password_replaced = True
+
     def save(self, *args, **kwargs):
+        """Save; a new password or a deactivation revokes every refresh token of the user.
+
+        This is the one place that sees every such write: our services, the Django admin's
+        password and change forms, ``manage.py changepassword`` and ``set_password()`` in a
+        shell all end here. ``_password`` is set by ``set_password()`` (and cleared again by the
+        hash upgrade at login, which is no password change). Revocation is in the same
+        transaction as the change.
+        """
         self.email = self.email.strip().lower()
-        super().save(*args, **kwargs)
+        password_changed = self.pk is not None and (self._password is not None or self._password_replaced)
+        self._password_replaced = False
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if password_changed or not self.is_active:
+                IssuedRefreshToken.objects.filter(user=self).revoke()

@@ -1,7 +1,7 @@
 """``/api/v1/auth/login``, ``/refresh`` and ``/logout`` over real HTTP (api.md §2.1).
 
-Each test checks the answer and what the database holds afterwards: ``last_login``, simplejwt's
-outstanding and blacklisted tokens.
+Each test checks the answer and what the database holds afterwards: ``last_login`` and the
+issued refresh tokens (their ids, never the tokens), revoked or not.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from unittest import mock
 import jwt
 import pytest
 from django.utils import timezone
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import BlacklistMixin, RefreshToken
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from conftest import PASSWORD, access_token_for
 from tenants import services
-from tenants.models import User
+from tenants.models import Company, IssuedRefreshToken, User
+from tenants.models.refresh_token import IssuedRefreshTokenQuerySet
 from tenants.roles import Role
 
 LOGIN = "/api/v1/auth/login"
@@ -36,8 +36,8 @@ def bearer(token: str) -> dict:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
-def blacklisted_jtis() -> set[str]:
-    return set(BlacklistedToken.objects.values_list("token__jti", flat=True))
+def revoked_jtis() -> set[str]:
+    return set(IssuedRefreshToken.objects.filter(revoked_at__isnull=False).values_list("jti", flat=True))
 
 
 def without_request_id(body: dict) -> dict:
@@ -98,9 +98,12 @@ def test_login_answers_a_token_pair_that_works(api, login, user):
     me = api.get(ME, **bearer(body["access_token"]))
     assert me.status_code == 200 and me.json()["guid"] == str(user.guid)
     assert before <= last_login(user) <= timezone.now()
-    outstanding = OutstandingToken.objects.get(user=user)
-    assert outstanding.jti == claims(body["refresh_token"])["jti"]
-    assert blacklisted_jtis() == set()
+    issued = IssuedRefreshToken.objects.get(user=user)
+    refresh_claims = claims(body["refresh_token"])
+    assert issued.jti == refresh_claims["jti"]
+    assert int(issued.issued_at.timestamp()) == refresh_claims["iat"]
+    assert int(issued.expires_at.timestamp()) == refresh_claims["exp"]
+    assert issued.revoked_at is None
 
 
 @pytest.mark.parametrize("email", ["ADA@EXAMPLE.COM", "Ada@Example.com", "  ada@example.com  "])
@@ -172,7 +175,7 @@ def test_every_failed_login_answers_the_same_401(api, user, problem, reference_f
     assert without_request_id(refused) == reference_failure
     assert refused["detail"] == "Invalid email or password."
     assert last_login(user) is None
-    assert OutstandingToken.objects.count() == 0
+    assert IssuedRefreshToken.objects.count() == 0
 
 
 def test_a_failed_login_leaves_an_earlier_last_login_alone(api, login, user, problem):
@@ -221,7 +224,7 @@ def test_a_malformed_login_body_is_400(api, user, problem, case):
     if pointer is not None:
         assert pointer in [error["pointer"] for error in body["errors"]]
     assert last_login(user) is None
-    assert OutstandingToken.objects.count() == 0
+    assert IssuedRefreshToken.objects.count() == 0
 
 
 @pytest.mark.parametrize(
@@ -278,17 +281,17 @@ def test_refresh_answers_a_new_pair_and_rotates(api, user, pair, problem):
     body = assert_token_pair(response, user)
     assert body["refresh_token"] != pair["refresh_token"]
     assert claims(body["refresh_token"])["jti"] != old_jti
-    assert blacklisted_jtis() == {old_jti}  # exactly the old token, nothing else
-    assert set(OutstandingToken.objects.filter(user=user).values_list("jti", flat=True)) == {
+    assert revoked_jtis() == {old_jti}  # exactly the old token, nothing else
+    assert set(IssuedRefreshToken.objects.filter(user=user).values_list("jti", flat=True)) == {
         old_jti,
         claims(body["refresh_token"])["jti"],
     }
     assert api.get(ME, **bearer(body["access_token"])).status_code == 200
     # The old refresh token is now refused; the new one works.
     assert_auth_problem(problem, refresh(api, pair["refresh_token"]), "invalid_token")
-    assert blacklisted_jtis() == {old_jti}
+    assert revoked_jtis() == {old_jti}
     assert_token_pair(refresh(api, body["refresh_token"]), user)
-    assert blacklisted_jtis() == {old_jti, claims(body["refresh_token"])["jti"]}
+    assert revoked_jtis() == {old_jti, claims(body["refresh_token"])["jti"]}
 
 
 def test_refresh_reads_the_role_from_the_database(api, user, pair):
@@ -301,20 +304,24 @@ def test_refresh_reads_the_role_from_the_database(api, user, pair):
 
 
 def test_two_refreshes_racing_with_one_token_only_one_wins(api, user, pair, problem):
-    """Both requests pass the blacklist check before either writes; the second must still lose.
+    """Both requests find the token live before either writes; the second must still lose.
 
-    The race is replayed deterministically: the blacklist *check* is skipped, so only the
-    blacklist *write* can tell that the token was already used.
+    The race is replayed deterministically: the *live* filter lets revoked tokens through, so
+    only the conditional revoking UPDATE can tell that the token was already spent.
     """
     old_jti = claims(pair["refresh_token"])["jti"]
-    with mock.patch.object(BlacklistMixin, "check_blacklist", lambda self: None):
+
+    def live_or_revoked(self, now=None):
+        return self.filter(expires_at__gt=timezone.now())
+
+    with mock.patch.object(IssuedRefreshTokenQuerySet, "live", live_or_revoked):
         first = refresh(api, pair["refresh_token"])
         second = refresh(api, pair["refresh_token"])
 
     assert_token_pair(first, user)
     assert_auth_problem(problem, second, "invalid_token")
-    assert blacklisted_jtis() == {old_jti}
-    assert OutstandingToken.objects.filter(user=user).count() == 2  # the login's and the winner's
+    assert revoked_jtis() == {old_jti}
+    assert IssuedRefreshToken.objects.filter(user=user).count() == 2  # the login's and the winner's
 
 
 def _access_token(user, pair):
@@ -326,7 +333,7 @@ def _garbage(user, pair):
 
 
 def _expired_refresh(user, pair):
-    token = RefreshToken.for_user(user)
+    token = RefreshToken(pair["refresh_token"])  # the issued token, re-signed with changed claims
     token["exp"] = int((timezone.now() - timedelta(seconds=1)).timestamp())
     return str(token)
 
@@ -336,31 +343,38 @@ def _other_secret(user, pair):
 
 
 def _deactivated_user(user, pair):
-    User.objects.filter(pk=user.pk).update(is_active=False)
+    User.objects.filter(pk=user.pk).update(is_active=False)  # behind the model's back: nothing revoked
     return pair["refresh_token"]
 
 
+def _another_users_jti(user, pair):
+    """Correctly signed and live, but the token id belongs to another user's token."""
+    token = RefreshToken(pair["refresh_token"])
+    token["jti"] = claims(pair["other_refresh_token"])["jti"]
+    return str(token)
+
+
 def _deactivated_company(user, pair):
-    services.deactivate_company(company=user.company)
+    Company.objects.filter(pk=user.company_id).update(is_active=False)  # behind the model's back
     return pair["refresh_token"]
 
 
 def _deleted_user_guid(user, pair):
-    token = RefreshToken.for_user(user)
+    token = RefreshToken(pair["refresh_token"])
     token["user_guid"] = "00000000-0000-4000-8000-000000000000"
     return str(token)
 
 
 def _malformed_user_guid(user, pair):
     """Correctly signed, but naming the user by something that is not a UUID."""
-    token = RefreshToken.for_user(user)
+    token = RefreshToken(pair["refresh_token"])
     token["user_guid"] = "not-a-uuid"
     return str(token)
 
 
 def _integer_user_id(user, pair):
     """Correctly signed, naming the user the default simplejwt way: by internal integer id."""
-    token = RefreshToken.for_user(user)
+    token = RefreshToken(pair["refresh_token"])
     del token["user_guid"]
     token["user_id"] = user.pk
     return str(token)
@@ -376,21 +390,24 @@ REFUSED_REFRESHES = {
     "unknown-user": _deleted_user_guid,
     "malformed-user-guid": _malformed_user_guid,
     "integer-user-id": _integer_user_id,
+    "another-users-token-id": _another_users_jti,
 }
 
 
 @pytest.mark.parametrize("case", REFUSED_REFRESHES)
-def test_a_bad_refresh_token_is_401(api, user, pair, problem, case):
+def test_a_bad_refresh_token_is_401(api, user, pair, make_user, login, problem, case):
+    other = make_user(Role.OPERATOR, email="other@example.com")
+    pair = {**pair, "other_refresh_token": assert_token_pair(login(email=other.email), other)["refresh_token"]}
     token = REFUSED_REFRESHES[case](user, pair)
-    outstanding = OutstandingToken.objects.count()
+    outstanding = IssuedRefreshToken.objects.count()
 
     response = refresh(api, token)
 
     body = assert_auth_problem(problem, response, "invalid_token")
     assert body["detail"] == "The refresh token is invalid, expired or revoked."
     assert "access_token" not in body
-    assert blacklisted_jtis() == set()
-    assert OutstandingToken.objects.count() == outstanding  # no new pair was issued
+    assert revoked_jtis() == set()
+    assert IssuedRefreshToken.objects.count() == outstanding  # no new pair was issued
 
 
 @pytest.mark.parametrize(
@@ -402,7 +419,7 @@ def test_a_malformed_refresh_body_is_400(api, pair, problem, payload):
     response = api.post(REFRESH, payload, format="json")
 
     problem(response, 400, None)
-    assert blacklisted_jtis() == set()
+    assert revoked_jtis() == set()
 
 
 def test_a_refresh_with_an_extra_field_is_400_and_does_not_rotate(api, pair, problem):
@@ -410,7 +427,7 @@ def test_a_refresh_with_an_extra_field_is_400_and_does_not_rotate(api, pair, pro
 
     body = problem(response, 400, "invalid_body")
     assert body["errors"][0]["pointer"] == "/extra"
-    assert blacklisted_jtis() == set()
+    assert revoked_jtis() == set()
     assert refresh(api, pair["refresh_token"]).status_code == 200  # still unused
 
 
@@ -422,9 +439,9 @@ def test_logout_revokes_the_refresh_token(api, user, pair, problem):
 
     assert response.status_code == 204, response.content
     assert response.content == b""
-    assert blacklisted_jtis() == {claims(pair["refresh_token"])["jti"]}
+    assert revoked_jtis() == {claims(pair["refresh_token"])["jti"]}
     assert_auth_problem(problem, refresh(api, pair["refresh_token"]), "invalid_token")
-    assert OutstandingToken.objects.filter(user=user).count() == 1  # the refresh issued nothing
+    assert IssuedRefreshToken.objects.filter(user=user).count() == 1  # the refresh issued nothing
 
 
 def test_logout_twice_is_401_the_second_time(api, pair, problem):
@@ -434,14 +451,14 @@ def test_logout_twice_is_401_the_second_time(api, pair, problem):
     response = api.post(LOGOUT, body, format="json", **headers)
 
     assert_auth_problem(problem, response, "invalid_token")
-    assert blacklisted_jtis() == {claims(pair["refresh_token"])["jti"]}
+    assert revoked_jtis() == {claims(pair["refresh_token"])["jti"]}
 
 
 def test_logout_without_credentials_is_401_and_revokes_nothing(api, user, pair, problem):
     response = api.post(LOGOUT, {"refresh_token": pair["refresh_token"]}, format="json")
 
     assert_auth_problem(problem, response, "not_authenticated")
-    assert blacklisted_jtis() == set()
+    assert revoked_jtis() == set()
     assert_token_pair(refresh(api, pair["refresh_token"]), user)
 
 
@@ -451,7 +468,7 @@ def test_logout_with_the_refresh_token_as_credential_is_401(api, user, pair, pro
     )
 
     assert_auth_problem(problem, response, "invalid_token")
-    assert blacklisted_jtis() == set()
+    assert revoked_jtis() == set()
 
 
 def test_logout_with_another_users_refresh_token_is_401_and_that_token_stays_usable(
@@ -464,7 +481,7 @@ def test_logout_with_another_users_refresh_token_is_401_and_that_token_stays_usa
     )
 
     assert_auth_problem(problem, response, "invalid_token")
-    assert blacklisted_jtis() == set()
+    assert revoked_jtis() == set()
     assert_token_pair(refresh(api, pair["refresh_token"]), user)
 
 
@@ -474,7 +491,7 @@ def test_logout_with_an_api_key_is_401_and_revokes_nothing(api, user, pair, make
     response = api.post(LOGOUT, {"refresh_token": pair["refresh_token"]}, format="json", HTTP_X_API_KEY=raw_key)
 
     assert_auth_problem(problem, response, "invalid_token")
-    assert blacklisted_jtis() == set()
+    assert revoked_jtis() == set()
 
 
 @pytest.mark.parametrize(
@@ -484,11 +501,11 @@ def test_a_malformed_logout_body_is_400(api, pair, problem, payload):
     response = api.post(LOGOUT, payload, format="json", **bearer(pair["access_token"]))
 
     problem(response, 400, "invalid_body")
-    assert blacklisted_jtis() == set()
+    assert revoked_jtis() == set()
 
 
 def test_a_bad_refresh_token_in_logout_is_401(api, pair, problem):
     response = api.post(LOGOUT, {"refresh_token": "garbage"}, format="json", **bearer(pair["access_token"]))
 
     assert_auth_problem(problem, response, "invalid_token")
-    assert blacklisted_jtis() == set()
+    assert revoked_jtis() == set()
