@@ -12,6 +12,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from ractory.api.exception_handler import WWW_AUTHENTICATE, validation_errors
 from ractory.api.problems import BadRequest, Problem
 from ractory.api.ratelimit import client_ip
+from ractory.api.responses import SecretResponse
 from ractory.api.views import StrictAPIView
 
 from .. import login_throttle, services
@@ -44,8 +45,8 @@ def parse_auth_body(request, serializer_class):
     return serializer.validated_data
 
 
-def token_pair(user: User, refresh: RefreshToken) -> Response:
-    return Response(
+def token_pair(user: User, refresh: RefreshToken) -> SecretResponse:
+    return SecretResponse(
         {
             "access_token": str(refresh.access_token),
             "refresh_token": str(refresh),

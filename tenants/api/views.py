@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from ractory.api.filters import StrictBooleanFilter
 from ractory.api.problems import FieldError, Forbidden, ValidationFailed
+from ractory.api.responses import SecretResponse
 from ractory.api.views import StrictAPIView
 
 from .. import services
@@ -97,7 +98,7 @@ class ApiKeyListView(ApiKeyBaseView):
         )
         body = CreatedApiKeySerializer(created.api_key).data
         body["key"] = created.raw_key
-        return Response(body, status=201)
+        return SecretResponse(body, status=201)
 
 
 class ApiKeyDetailView(ApiKeyBaseView):
