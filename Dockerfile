@@ -24,4 +24,4 @@ ENV DJANGO_DEBUG=0 \
     LOG_FORMAT=json \
     PORT=8000
 EXPOSE 8000
-CMD ["sh", "-c", "python manage.py migrate --no-input && exec gunicorn -c python:ractory.gunicorn_config ractory.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY:-2} --access-logfile -"]
+CMD ["sh", "-c", "python manage.py migrate --no-input && exec gunicorn -c python:ractory.gunicorn_config ractory.wsgi:application --bind 0.0.0.0:${PORT}"]

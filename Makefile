@@ -14,7 +14,7 @@ help:
 	@echo "make run     start the service with demo data on http://$(HOST):$(PORT)"
 	@echo "make test    run every test (SQLite; set DATABASE_URL for PostgreSQL)"
 	@echo "make lint    ruff and import-linter"
-	@echo "make serve   gunicorn, production-like"
+	@echo "make serve   gunicorn, production-like (settings in ractory/gunicorn_config.py)"
 	@echo "make schema  write docs/openapi.yaml"
 	@echo "make contract  schemathesis against a live server and its OpenAPI document"
 	@echo "make bench   benchmarks against PostgreSQL (DATABASE_URL)"
@@ -48,7 +48,7 @@ run: migrate
 
 serve: migrate
 	$(BIN)/python manage.py collectstatic --no-input -v 0
-	$(BIN)/gunicorn -c python:ractory.gunicorn_config ractory.wsgi:application --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+	$(BIN)/gunicorn -c python:ractory.gunicorn_config ractory.wsgi:application --bind $(HOST):$(PORT)
 
 test: $(VENV)/.dev-installed
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -15,6 +15,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from ractory.api.logging import TEXT_FORMAT
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -197,6 +199,9 @@ SIMPLE_JWT = {
 # --- Limits -----------------------------------------------------------------------------------
 SYNC_MAX_ITEMS = env_int("SYNC_MAX_ITEMS", 1000, minimum=1)
 MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 32 * 1024 * 1024, minimum=1024)
+# Refused by the service (414, 431) rather than by gunicorn, whose own limits are set above these.
+MAX_URL_BYTES = env_int("MAX_URL_BYTES", 8 * 1024, minimum=1024)
+MAX_HEADER_BYTES = env_int("MAX_HEADER_BYTES", 16 * 1024, minimum=1024)
 MAX_JSON_DEPTH = env_int("MAX_JSON_DEPTH", 32, minimum=2)
 MAX_PICTURE_BYTES = env_int("MAX_PICTURE_BYTES", 5 * 1024 * 1024, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
@@ -288,7 +293,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "ractory.api.logging.RequestIdFilter"}},
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+        "text": {"format": TEXT_FORMAT},
         "json": {"()": "ractory.api.logging.JsonFormatter"},
     },
     "handlers": {
@@ -301,6 +306,8 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's own console handler (DEBUG only) would print a second, unformatted line.
+        "django": {"handlers": [], "propagate": True},
         # Django logs every 4xx as a warning with the path; our own access log says it better.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "ERROR"},

@@ -6,6 +6,9 @@ from datetime import UTC, datetime
 
 from .request_context import current_request_id
 
+# ``LOG_FORMAT=text``: the format of every line, the service's and gunicorn's alike.
+TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
+
 
 class RequestIdFilter(logging.Filter):
     """Adds ``record.request_id`` (``-`` outside a request) so formatters can always use it."""

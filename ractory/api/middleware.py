@@ -95,6 +95,8 @@ class ProblemMiddleware:
     """Answers problem documents (Eryxon's envelope on ``/api-…`` paths, through
     ``problem_response``) for what Django itself rejects before or around a view.
 
+    - a URL or headers over ``MAX_URL_BYTES`` / ``MAX_HEADER_BYTES`` (414, 431): gunicorn lets
+      them through (``ractory/gunicorn_config.py``) so that they are refused here,
     - a ``Host`` not in ``ALLOWED_HOSTS`` (Django would answer an HTML 400),
     - a declared body over ``MAX_BODY_BYTES`` (413) or an unreadable ``Content-Length`` (400),
     - exceptions raised by non-DRF views (DRF views have their own handler),
@@ -118,6 +120,9 @@ class ProblemMiddleware:
         return response
 
     def respond(self, request):
+        oversize = oversize_request(request)
+        if oversize is not None:
+            return problem_response(request, oversize)
         try:
             request.get_host()
         except DisallowedHost:
@@ -153,6 +158,30 @@ class ProblemMiddleware:
         if is_html_path(request.path):
             return None
         return problem_response(request, problem_or_internal_error(exception))
+
+
+def oversize_request(request) -> Problem | None:
+    """414 for a URL (path and query string) over ``MAX_URL_BYTES``, 431 for header fields over
+    ``MAX_HEADER_BYTES`` together."""
+    url_bytes = len(request.get_full_path())
+    if url_bytes > settings.MAX_URL_BYTES:
+        return Problem(
+            f"The URL is {url_bytes} bytes long; the limit is {settings.MAX_URL_BYTES}.",
+            status=414,
+            code="uri_too_long",
+        )
+    header_bytes = sum(
+        len(name) + len(str(value))  # ``HTTP_`` stands in for the ``: `` and line end
+        for name, value in request.META.items()
+        if name.startswith("HTTP_") or name in {"CONTENT_TYPE", "CONTENT_LENGTH"}
+    )
+    if header_bytes > settings.MAX_HEADER_BYTES:
+        return Problem(
+            f"The request headers are {header_bytes} bytes together; the limit is {settings.MAX_HEADER_BYTES}.",
+            status=431,
+            code="headers_too_large",
+        )
+    return None
 
 
 def _problem_for_status(status: int) -> Problem:

@@ -48,9 +48,11 @@ PROBLEM_CLASSES: dict[int, tuple[str, str]] = {
     406: ("not-acceptable", "Not acceptable"),
     409: ("conflict", "Conflict"),
     413: ("payload-too-large", "Payload too large"),
+    414: ("uri-too-long", "URI too long"),
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("validation-error", "Validation failed"),
     429: ("rate-limited", "Too many requests"),
+    431: ("headers-too-large", "Request header fields too large"),
     500: ("internal-error", "Internal server error"),
     503: ("service-unavailable", "Service unavailable"),
 }
