@@ -143,13 +143,26 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------------------------
 DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 30_000)
+# A database that does not answer gives 503s within seconds, not hung workers (operations.md §4.2):
+# connecting gives up after DB_CONNECT_TIMEOUT_SECONDS (libpq takes no less than 2), TCP keepalives
+# and tcp_user_timeout drop a connection whose peer is gone, and the watchdog
+# (ractory/api/database_watchdog.py) checks the server with a new connection when a query has
+# waited DB_WATCHDOG_SECONDS, closing the waiting connections when that fails.
+DB_CONNECT_TIMEOUT_SECONDS = env_int("DB_CONNECT_TIMEOUT_SECONDS", 2, minimum=2)
+DB_WATCHDOG_SECONDS = env_int("DB_WATCHDOG_SECONDS", 1, minimum=1)
 DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
 
 if DATABASE_URL:
     _database = dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
     if _database["ENGINE"] == "django.db.backends.postgresql":
         _options = _database.setdefault("OPTIONS", {})
-        _options.setdefault("connect_timeout", 5)
+        # Parameters given in DATABASE_URL's query string win over these.
+        _options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT_SECONDS)
+        _options.setdefault("keepalives", 1)
+        _options.setdefault("keepalives_idle", 10)
+        _options.setdefault("keepalives_interval", 2)
+        _options.setdefault("keepalives_count", 3)
+        _options.setdefault("tcp_user_timeout", 10_000)
         _options["options"] = f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
 else:
     _database = {
