@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import random
 import signal
@@ -45,8 +46,6 @@ class Answer:
     error: Exception | None = None
 
     def json(self):
-        import json
-
         return json.loads(self.body)
 
 
