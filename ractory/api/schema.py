@@ -37,6 +37,11 @@ ERROR_DESCRIPTIONS = {
     404: ("No such row in the caller's company (another company's row looks the same).", "not_found", "Not found."),
     409: ("Conflict with the current state.", "conflict", "The request conflicts with the current state."),
     413: ("Body over the size limit.", "payload_too_large", "The request body is larger than the limit."),
+    414: (
+        "URL (path and query string) over MAX_URL_BYTES.",
+        "uri_too_long",
+        "The URL is 9000 bytes long; the limit is 8192.",
+    ),
     415: (
         "Body not sent as application/json.",
         "unsupported_media_type",
@@ -48,6 +53,11 @@ ERROR_DESCRIPTIONS = {
         "1 field is invalid; nothing was written.",
     ),
     429: ("Rate limit exceeded; retry after Retry-After seconds.", "rate_limited", "Too many requests."),
+    431: (
+        "Request header fields over MAX_HEADER_BYTES together.",
+        "headers_too_large",
+        "The request headers are 17000 bytes together; the limit is 16384.",
+    ),
     500: (
         "A bug; logged with the request id.",
         "internal_error",
@@ -104,7 +114,8 @@ class ProblemAwareAutoSchema(AutoSchema):
     """Adds the problem-document responses each operation can answer to the generated schema.
 
     Which ones follow from the view: authentication (401/403), a guid in the path (404),
-    a body (413/415/422), and ``extra_error_statuses`` on the view (409, …).
+    a body (413/415/422), and ``extra_error_statuses`` on the view (409, …); every operation can
+    answer 414 and 431 (URL or headers over the limits), 429, 500 and 503.
     """
 
     def _error_statuses(self) -> list[int]:
@@ -117,7 +128,7 @@ class ProblemAwareAutoSchema(AutoSchema):
         if self.method in {"POST", "PUT", "PATCH"}:
             statuses += [413, 415, 422]
         statuses += list(getattr(self.view, "extra_error_statuses", ()))
-        statuses += [429, 500, 503]
+        statuses += [414, 429, 431, 500, 503]  # 414, 431: any request (api.md §4)
         return sorted(set(statuses))
 
     def _get_response_bodies(self, direction="response"):
