@@ -94,7 +94,12 @@ def test_readiness_answers_503_within_3_seconds_when_the_database_hangs(api, mon
     finally:
         released.set()
     assert response.status_code == 503
-    assert response.json() == {"status": "unhealthy", "database": "unavailable", "version": ractory.__version__}
+    assert response.json() == {
+        "status": "unhealthy",
+        "database": "unavailable",
+        "redis": REDIS,
+        "version": ractory.__version__,
+    }
     assert elapsed < 3  # api.md §1: readiness answers within 3 s even when a dependency hangs
 
 

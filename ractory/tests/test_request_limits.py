@@ -18,6 +18,10 @@ def test_a_url_over_the_limit_is_414_uri_too_long(api, db, settings, full_proble
     assert str(settings.MAX_URL_BYTES) in body["detail"]
 
 
+# Liveness (/health) is answered before the limits are checked; any other path is not.
+PROTECTED = "/api/v1/auth/me"
+
+
 def test_a_url_at_the_limit_reaches_the_view(api, db, settings):
     path = "/health?pad="
     response = api.get(path + "a" * (settings.MAX_URL_BYTES - len(path)))
@@ -26,19 +30,20 @@ def test_a_url_at_the_limit_reaches_the_view(api, db, settings):
 
 
 def test_headers_over_the_limit_are_431_headers_too_large(api, db, settings, full_problem):
-    body = full_problem(api.get("/health", HTTP_X_PADDING="a" * settings.MAX_HEADER_BYTES), 431, "headers_too_large")
+    response = api.get(PROTECTED, HTTP_X_PADDING="a" * settings.MAX_HEADER_BYTES)
+    body = full_problem(response, 431, "headers_too_large")
     assert body["type"] == "/problems/headers-too-large"
 
 
 def test_many_small_headers_over_the_limit_together_are_431(api, db, settings, full_problem):
     headers = {f"HTTP_X_PADDING_{index}": "a" * 1000 for index in range(settings.MAX_HEADER_BYTES // 1000 + 1)}
-    full_problem(api.get("/health", **headers), 431, "headers_too_large")
+    full_problem(api.get(PROTECTED, **headers), 431, "headers_too_large")
 
 
 def test_headers_under_the_limit_reach_the_view(api, db, settings):
-    response = api.get("/health", HTTP_X_PADDING="a" * (settings.MAX_HEADER_BYTES // 2))
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    response = api.get(PROTECTED, HTTP_X_PADDING="a" * (settings.MAX_HEADER_BYTES // 2))
+    assert response.status_code == 401  # the view's own answer: no credentials
+    assert response.json()["code"] == "not_authenticated"
 
 
 JOB = b'{"external_id": "SO-1", "external_source": "SAP", "job_number": "JOB-1"}'
