@@ -7,7 +7,7 @@ from django import forms
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from ractory.api.filters import StrictBooleanFilter
+from ractory.api.filters import StrictBooleanFilter, StrictDateTimeFilter
 from ractory.api.problems import BadRequest, Conflict, FieldError, NotFound
 
 from .models import Article, Assembly, Component, Piece, Project
@@ -27,7 +27,7 @@ class RactoryFilterSet(django_filters.FilterSet):
     """
 
     include_inactive = StrictBooleanFilter(method=_named_elsewhere, help_text="true: also soft-deleted rows.")
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = StrictDateTimeFilter(
         field_name="updated_at", lookup_expr="gte", help_text="Rows created or updated at or after this time."
     )
     parent_filters: tuple[str, ...] = ()

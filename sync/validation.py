@@ -76,7 +76,7 @@ def _compiled(field) -> Check:
 
         def string_check(value):
             if type(value) is str and len(value) <= max_length and value.isascii() and "\x00" not in value:
-                if value or allow_blank:
+                if allow_blank or (value and not value.isspace()):
                     return value
             elif value is None and allow_null:
                 return None

@@ -639,6 +639,8 @@ def test_updated_since_returns_rows_created_or_updated_at_or_after_the_time(writ
     assert listed(t2.astimezone(UTC).replace(tzinfo=None).isoformat()) == [second, third]  # no zone: UTC
     plus_two = t2.astimezone(timezone(timedelta(hours=2))).isoformat()
     assert listed(plus_two) == [second, third]
+    largest = t2.astimezone(timezone(-timedelta(hours=15, minutes=59))).isoformat()  # PostgreSQL's limit
+    assert listed(largest) == [second, third]
     assert listed(iso(stamps[third] + timedelta(days=1))) == []
 
     # an update moves the row into the delta; its created_at does not change
@@ -798,6 +800,11 @@ BAD_QUERIES = [
     ("projects", "offset=-1", "offset"),
     ("projects", "offset=x", "offset"),
     ("pieces", "updated_since=yesterday", "updated_since"),
+    # UTC offsets PostgreSQL cannot store ('+' encoded as %2B, as a client library sends it)
+    ("projects", "updated_since=2024-06-01T00:00:00%2B16:00", "updated_since"),
+    ("components", "updated_since=2024-06-01T00:00:00-16:00", "updated_since"),
+    ("articles", "updated_since=2024-06-01T00:00:00%2B23:59", "updated_since"),
+    ("pieces", "updated_since=2024-06-01T00:00:00%2B05:30:00.5", "updated_since"),
     ("projects", "unknown=1", "unknown"),
     ("pieces", "code=P-1", "code"),  # a filter of another entity
     ("projects", "piece_id=PC-1", "piece_id"),

@@ -12,6 +12,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from . import values
 from .problems import BadRequest, FieldError
 
 
@@ -32,6 +33,24 @@ class StrictBooleanField(forms.Field):
 @extend_schema_field(OpenApiTypes.BOOL)
 class StrictBooleanFilter(django_filters.Filter):
     field_class = StrictBooleanField
+
+
+class StrictDateTimeField(forms.Field):
+    """An ISO 8601 timestamp checked like a timestamp in a body (``values.check_datetime``): the
+    same forms, naive read as UTC, and only UTC offsets the database can store."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        try:
+            return values.check_datetime(value)
+        except values.ValueProblem as problem:
+            raise forms.ValidationError(problem.message, code=problem.code) from None
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class StrictDateTimeFilter(django_filters.Filter):
+    field_class = StrictDateTimeField
 
 
 def _unknown_parameters(request, view, allowed: set[str]) -> None:

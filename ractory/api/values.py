@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_datetime
 from .parsers import HugeInteger
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+MAX_UTC_OFFSET = dt.timedelta(hours=16)  # exclusive: PostgreSQL's timestamptz input limit
 
 # Standard base64 alphabet (RFC 4648 §4), padding optional, nothing else (no whitespace).
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
@@ -55,6 +56,9 @@ MESSAGES = {
 }
 
 
+OFFSET_MESSAGE = "The UTC offset must be within ±15:59 (whole seconds), e.g. 2026-11-22T10:00:00+02:00."
+
+
 def fail(code: str, message: str | None = None):
     raise ValueProblem(code, message or MESSAGES[code])
 
@@ -62,7 +66,8 @@ def fail(code: str, message: str | None = None):
 def check_string(value, *, max_length: int | None, allow_blank: bool) -> str:
     if type(value) is not str:
         fail("invalid_string")
-    if not value and not allow_blank:
+    # Blank is empty or whitespace only (api.md §5.1); the value is kept as sent either way.
+    if not allow_blank and (not value or value.isspace()):
         fail("blank")
     if max_length is not None and len(value) > max_length:
         fail("max_length", f"Ensure this field has no more than {max_length} characters.")
@@ -133,6 +138,11 @@ def check_datetime(value) -> dt.datetime:
         fail("invalid_datetime")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
+    offset = parsed.utcoffset()
+    # Python takes offsets up to ±23:59:59.999999; PostgreSQL stores at most ±15:59:59 and whole
+    # seconds, and would fail the whole statement (a 500) on anything else.
+    if abs(offset) >= MAX_UTC_OFFSET or offset.microseconds:
+        fail("invalid_datetime", OFFSET_MESSAGE)
     try:
         parsed.astimezone(dt.UTC)  # the database stores UTC: 0001-01-01T00:00+01:00 has none
     except OverflowError:
@@ -170,7 +180,9 @@ def check_date(value) -> dt.date:
         fail("invalid_date")
     try:
         return check_datetime(value).astimezone(dt.UTC).date()
-    except ValueProblem:
+    except ValueProblem as problem:
+        if problem.message == OFFSET_MESSAGE:  # a timestamp, refused like in any timestamp field
+            raise
         fail("invalid_date")
 
 

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from assemblies.cascade import ENTITY_NAMES
 from assemblies.services import Actor
-from ractory.api.filters import boolean_query_parameter
+from ractory.api.filters import StrictDateTimeFilter, boolean_query_parameter
 from ractory.api.problems import BadRequest, FieldError, ValidationFailed, json_pointer
 from ractory.api.views import StrictAPIView
 from tenants.permissions import CanReadEntities, CanSyncWrite
@@ -273,7 +273,7 @@ SYNC_VIEWS = {plural: _sync_view_for(entity) for plural, entity in SYNC_ENTITIES
 class SyncRunFilterSet(django_filters.FilterSet):
     entity = django_filters.ChoiceFilter(choices=[(name, name) for name in ENTITY_NAMES.values()])
     status = django_filters.ChoiceFilter(choices=SyncRun.Status.choices)
-    since = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    since = StrictDateTimeFilter(field_name="started_at", lookup_expr="gte")
 
     class Meta:
         model = SyncRun

@@ -112,6 +112,8 @@ def table_for(spec: Spec) -> list[tuple[object, str, object]]:
             ("2026-11-22T10:00:00Z", OK, TEN),
             ("2026-11-22T10:00:00", OK, TEN),
             ("2026-11-22T12:00:00+02:00", OK, TEN),
+            ("2026-11-23T01:59:00+15:59", OK, TEN),
+            ("2026-11-21T18:01:00-15:59", OK, TEN),
             ("2026-11-22T10:00:00.5Z", OK, TEN.replace(microsecond=500000)),
             ("0001-01-01T00:00:00", OK, dt.datetime(1, 1, 1, tzinfo=UTC)),
         ]
@@ -123,6 +125,10 @@ def table_for(spec: Spec) -> list[tuple[object, str, object]]:
                 "2026-02-30T10:00:00Z",
                 "2026-11-22T24:00:01Z",
                 "2026-11-22T10:00:00+24:00",
+                "2026-11-22T10:00:00+16:00",  # beyond what PostgreSQL stores (±15:59:59)
+                "2026-11-22T10:00:00-16:00",
+                "2026-11-22T10:00:00+23:59",
+                "2026-11-22T10:00:00+05:30:00.5",
                 "0001-01-01T00:00:00+01:00",
                 "9999-12-31T23:59:59-01:00",
                 "\uff12\uff10\uff12\uff16-11-22T10:00:00Z",
@@ -135,8 +141,10 @@ def table_for(spec: Spec) -> list[tuple[object, str, object]]:
         ]
     elif spec.kind == "str":
         length = spec.max_length
-        rows += [(value, OK, value) for value in ["x" * length, "é" * length, "😀" * length, "  a  ", "\t"]]
-        rows += [("", OK, "")] if spec.nullable else [("", "blank", None)]
+        rows += [(value, OK, value) for value in ["x" * length, "é" * length, "😀" * length, "  a  ", "\ta"]]
+        # empty or whitespace only: kept as sent where blank is allowed, "blank" where it is not
+        blanks = ["", " ", "\t", "  \n", "\u00a0", "\u3000 "]
+        rows += [(value, OK, value) if spec.nullable else (value, "blank", None) for value in blanks]
         rows += [(char * (length + 1), "max_length", None) for char in ["x", "é", "😀"]]
         rows += [(bad, "null_character", None) for bad in ["\x00", "a\x00", "é\x00"]]
         rows += [(bad, "invalid_character", None) for bad in ["\ud800", "é\udfff", "a\udc00"]]

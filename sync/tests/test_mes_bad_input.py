@@ -820,6 +820,52 @@ CASES += [
     ),
 ]
 
+# Whitespace only is blank, like "" (api.md §5.1): every required string of every entity.
+REQUIRED_STRINGS = [
+    *((_plural, name) for _plural in PLURALS for name in ("external_id", "external_source")),
+    ("cells", "name"),
+    ("resources", "name"),
+    ("jobs", "job_number"),
+    ("parts", "part_number"),
+    ("parts", "job_external_id"),
+    ("operations", "operation_name"),
+    ("operations", "part_external_id"),
+    ("operations", "cell_name"),
+    ("operations", "cell_external_id"),
+]
+WHITESPACE = {"spaces": "   ", "tab": "\t", "newline-nbsp": "\n\u00a0"}
+for _plural, _field in REQUIRED_STRINGS:
+    # cell_external_id replaces cell_name (one of the two), and an insert needs one of them
+    _extra = {"cell_name": REMOVE} if _field == "cell_external_id" else {}
+    CASES += [
+        case(f"{_plural}-{_field}-{label}", _plural, {**_extra, _field: text}, [(_field, "blank", BLANK)])
+        for label, text in WHITESPACE.items()
+    ]
+
+# UTC offsets Python reads but PostgreSQL cannot store: a 422 for the item, never a 500.
+OFFSET = "The UTC offset must be within ±15:59 (whole seconds), e.g. 2026-11-22T10:00:00+02:00."
+BEYOND_POSTGRES = {"plus-16": "+16:00", "minus-16": "-16:00", "plus-23-59": "+23:59", "fraction": "+01:00:00.5"}
+for _plural in PLURALS:
+    CASES += [
+        case(
+            f"{_plural}-deleted_at-offset-{label}",
+            _plural,
+            {"is_active": False, "deleted_at": f"2024-06-01T00:00:00{offset}"},
+            [("deleted_at", "invalid_datetime", OFFSET)],
+        )
+        for label, offset in BEYOND_POSTGRES.items()
+    ]
+# A date field takes a full timestamp too (reduced to its UTC date): the same offsets are refused.
+CASES += [
+    case(
+        f"jobs-due_date-offset-{label}",
+        "jobs",
+        {"due_date": f"2024-06-01T00:00:00{offset}"},
+        [("due_date", "invalid_datetime", OFFSET)],
+    )
+    for label, offset in BEYOND_POSTGRES.items()
+]
+
 
 def expected_external_id(item: dict, errors) -> str | None:
     """A bulk result names the item's external_id when it was a valid one."""

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from conftest import assert_problem
+from sync.models import SyncRun
 from sync.tests.test_sync_request_shape import (
     ENTITIES,
     MODELS,
@@ -381,7 +382,12 @@ def test_a_surrogate_pair_is_one_character_and_is_stored(sync, tree):
 
 @pytest.mark.parametrize(("plural", "field"), fields_of("str", nullable=False))
 def test_a_blank_required_string_is_422_blank(sync, tree, plural, field):
-    reject_each(sync, tree, plural, field, [""], "blank", "This field may not be blank.")
+    # whitespace only is blank too (api.md §5.1), whatever the whitespace
+    reject_each(sync, tree, plural, field, ["", "  ", "\t", "\n\u00a0\u3000"], "blank", "This field may not be blank.")
+
+
+def test_a_required_string_with_a_visible_character_is_stored_as_sent(sync, tree):
+    assert accept_each(sync, tree, "pieces", "piece_id", [" x ", "\ty", "z\n"]) == [" x ", "\ty", "z\n"]
 
 
 def test_optional_strings_are_stored_as_sent_blank_and_untrimmed(sync, tree):
@@ -508,6 +514,61 @@ def test_a_bad_timestamp_is_422_invalid_datetime(sync, tree, plural, field):
         "invalid_datetime",
         "Must be an ISO 8601 timestamp, e.g. 2026-11-22T10:00:00Z.",
     )
+
+
+# UTC offsets Python reads (up to ±23:59:59.999999) but PostgreSQL cannot store (beyond ±15:59:59,
+# or a fraction of a second): before they were refused here, PostgreSQL failed the statement (500).
+BEYOND_POSTGRES = [
+    "2026-11-22T10:00:00+16:00",
+    "2026-11-22T10:00:00-16:00",
+    "2026-11-22T10:00:00+23:59",
+    "2026-11-22T10:00:00-23:59:59",
+    "2026-11-22T10:00:00+1600",
+    "2026-11-22T10:00:00+16",
+    "2026-11-22T10:00:00+05:30:00.5",
+]
+OFFSET_DETAIL = "The UTC offset must be within ±15:59 (whole seconds), e.g. 2026-11-22T10:00:00+02:00."
+
+
+@pytest.mark.parametrize(("plural", "field"), DATETIME_FIELDS)
+def test_a_utc_offset_postgresql_cannot_store_is_422_invalid_datetime(sync, tree, plural, field):
+    reject_each(sync, tree, plural, field, BEYOND_POSTGRES, "invalid_datetime", OFFSET_DETAIL)
+
+
+def test_offsets_up_to_15_59_59_are_stored_as_their_utc_instant(sync, tree):
+    values = ["2026-11-23T01:59:00+15:59", "2026-11-21T18:01:00-15:59", "2026-11-23T01:59:59+15:59:59"]
+
+    stored = accept_each(sync, tree, "projects", "due_date", values)
+
+    assert stored == [dt.datetime(2026, 11, 22, 10, 0, tzinfo=UTC)] * 3
+
+
+@pytest.mark.parametrize("field", ["due_date", "deleted_at"])
+def test_an_unstorable_offset_in_a_partial_request_fails_its_item_only(sync, field):
+    """One such item made the whole partial request a 500, with nothing written and no sync run."""
+    good = valid_item("projects", None, sync.company_guid, code="P-GOOD", guid=str(uuid.uuid4()))
+    bad = valid_item("projects", None, sync.company_guid, code="P-BAD", **{field: "2026-11-22T10:00:00+16:00"})
+    if field == "deleted_at":
+        bad["is_active"] = False
+
+    response = sync.items("projects", [good, bad], query="?atomic=false")
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    project = MODELS["projects"].objects.get()
+    assert (body["inserted"], body["errors"]) == (1, 1)
+    assert body["items"] == [
+        {"index": 0, "guid": good["guid"], "action": "inserted"},
+        {
+            "index": 1,
+            "guid": None,
+            "action": "error",
+            "errors": [{"pointer": f"/projects/1/{field}", "code": "invalid_datetime", "detail": OFFSET_DETAIL}],
+        },
+    ]
+    assert (str(project.guid), project.code) == (good["guid"], "P-GOOD")
+    run = SyncRun.objects.get(request_id=response["X-Request-ID"])
+    assert (run.status, run.item_count, run.inserted, run.errors) == ("partial", 2, 1, 1)
 
 
 def test_timestamps_are_stored_as_utc_and_a_naive_one_is_read_as_utc(sync, tree):

@@ -344,6 +344,7 @@ def test_list_entries_carry_the_documented_fields(writer, runs, key, company):
         ({"entity": "component", "status": "partial"}, [3]),
         ({"since": "2026-05-01T14:00:00Z"}, [4, 3, 2]),
         ({"since": "2026-05-01T16:00:00+02:00"}, [4, 3, 2]),
+        ({"since": "2026-05-02T05:59:00+15:59"}, [4, 3, 2]),  # the largest offset PostgreSQL stores
         ({"entity": "article"}, []),
         ({"limit": "2", "offset": "1"}, [3, 2]),
     ],
@@ -373,6 +374,24 @@ def test_the_list_is_paged_with_headers(writer, runs):
 )
 def test_a_bad_filter_is_a_400(writer, runs, problem, query, code):
     problem(writer.client.get(RUNS_URL, query), 400, code)
+
+
+@pytest.mark.parametrize(
+    "since", ["2026-05-01T14:00:00+16:00", "2026-05-01T14:00:00-16:00", "2026-05-01T14:00:00+23:59"]
+)
+def test_a_since_with_an_offset_postgresql_cannot_store_is_a_400_not_a_500(writer, runs, problem, since):
+    before = SyncRun.objects.count()
+
+    body = problem(writer.client.get(RUNS_URL, {"since": since}), 400, "invalid_query_parameter")
+
+    assert body["errors"] == [
+        {
+            "pointer": "/query/since",
+            "code": "invalid_datetime",
+            "detail": "The UTC offset must be within ±15:59 (whole seconds), e.g. 2026-11-22T10:00:00+02:00.",
+        }
+    ]
+    assert SyncRun.objects.count() == before
 
 
 def test_a_run_is_read_by_guid_in_any_spelling(writer, runs):

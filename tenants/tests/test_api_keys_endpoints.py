@@ -205,6 +205,16 @@ def test_create_with_a_future_expiry_and_no_zone_reads_it_as_utc(as_user, make_u
     assert ApiKey.objects.get(guid=response.json()["guid"]).expires_at == datetime(2099, 5, 1, 8, 30, tzinfo=UTC)
 
 
+def test_create_with_the_largest_offset_stores_the_utc_instant(as_user, make_user):
+    response = as_user(make_user(Role.COMPANY_ADMIN)).post(
+        LIST, {"scopes": ["sync:read"], "expires_at": "2099-05-01T08:30:00-15:59"}, format="json"
+    )
+
+    assert response.status_code == 201, response.content
+    assert parse_time(response.json()["expires_at"]) == datetime(2099, 5, 2, 0, 29, tzinfo=UTC)
+    assert ApiKey.objects.get(guid=response.json()["guid"]).expires_at == datetime(2099, 5, 2, 0, 29, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
     ("body", "pointer", "code"),
     [
@@ -224,6 +234,19 @@ def test_create_with_a_future_expiry_and_no_zone_reads_it_as_utc(as_user, make_u
         ),
         pytest.param(
             {"scopes": ["sync:read"], "expires_at": 4102444800}, "/expires_at", "invalid_datetime", id="expiry-int"
+        ),
+        # offsets Python reads but PostgreSQL cannot store: 422, never a 500 from the database
+        pytest.param(
+            {"scopes": ["sync:read"], "expires_at": "2099-01-01T00:00:00+16:00"},
+            "/expires_at",
+            "invalid_datetime",
+            id="expiry-offset-16",
+        ),
+        pytest.param(
+            {"scopes": ["sync:read"], "expires_at": "2099-01-01T00:00:00-23:59"},
+            "/expires_at",
+            "invalid_datetime",
+            id="expiry-offset-minus-23-59",
         ),
         pytest.param(
             {"scopes": ["sync:read"], "description": 5}, "/description", "invalid_string", id="description-int"

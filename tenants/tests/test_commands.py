@@ -186,6 +186,7 @@ def test_create_api_key_prints_the_raw_key_last_and_it_authenticates(scopes, sto
         pytest.param("2099-03-04T07:06:07+02:00", datetime(2099, 3, 4, 5, 6, 7, tzinfo=UTC), id="offset"),
         pytest.param("2099-03-04T05:06:07", datetime(2099, 3, 4, 5, 6, 7, tzinfo=UTC), id="no-zone-is-utc"),
         pytest.param("2099-03-04 05:06", datetime(2099, 3, 4, 5, 6, tzinfo=UTC), id="space-no-seconds"),
+        pytest.param("2099-03-04T21:05:07+15:59", datetime(2099, 3, 4, 5, 6, 7, tzinfo=UTC), id="largest-offset"),
     ],
 )
 def test_create_api_key_with_an_expiry(expires_at, stored, company):
@@ -207,6 +208,10 @@ def test_create_api_key_with_an_expiry(expires_at, stored, company):
         pytest.param({"--expires-at": "tomorrow"}, "not an ISO 8601 timestamp", id="expiry-text"),
         pytest.param({"--expires-at": "2099-13-45T00:00:00Z"}, "not an ISO 8601 timestamp", id="expiry-impossible"),
         pytest.param({"--expires-at": "2000-01-01T00:00:00Z"}, "Must be in the future", id="expiry-past"),
+        # offsets Python reads but PostgreSQL cannot store (beyond ±15:59): refused, never a crash
+        pytest.param({"--expires-at": "2099-01-01T00:00:00+16:00"}, "within ±15:59", id="expiry-offset-16"),
+        pytest.param({"--expires-at": "2099-01-01T00:00:00-16:00"}, "within ±15:59", id="expiry-offset-minus-16"),
+        pytest.param({"--expires-at": "2099-01-01T00:00:00+23:59"}, "within ±15:59", id="expiry-offset-23-59"),
     ],
 )
 def test_create_api_key_failures_are_one_line_and_write_nothing(overrides, words, company):

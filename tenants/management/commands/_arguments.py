@@ -1,12 +1,10 @@
 """Argument parsing shared by the tenants commands: guids and timestamps, with one-line errors."""
 
-import datetime
 import uuid
 
 from django.core.management.base import CommandError
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from ractory.api import values
 from ractory.api.problems import Problem
 from tenants.models import Company
 
@@ -30,15 +28,13 @@ def company_by_guid(raw: str, *, active: bool = False) -> Company:
 
 
 def parse_timestamp(raw: str, what: str):
+    """Checked like a timestamp in an API body: naive is UTC, the offset one the database stores."""
     try:
-        value = parse_datetime(raw.strip())
-    except ValueError:  # well formed but impossible, such as month 13
-        value = None
-    if value is None:
-        raise CommandError(f"{what} {raw!r} is not an ISO 8601 timestamp.")
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, datetime.UTC)
-    return value
+        return values.check_datetime(raw.strip())
+    except values.ValueProblem as problem:
+        if problem.message == values.OFFSET_MESSAGE:
+            raise CommandError(f"{what} {raw!r}: {problem.message}") from None
+        raise CommandError(f"{what} {raw!r} is not an ISO 8601 timestamp.") from None
 
 
 def problem_as_command_error(problem: Problem) -> CommandError:
