@@ -12,12 +12,25 @@ unchanged items by ``sync_hash``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.db import models
 
-from assemblies.models import Article, Assembly, Cell, Component, Job, Operation, Part, Piece, Project, Resource
+from assemblies.models import (
+    Article,
+    Assembly,
+    Cell,
+    Component,
+    Job,
+    Operation,
+    Part,
+    Piece,
+    Project,
+    Resource,
+    cell_name_key,
+)
 
 from .api.mes_serializers import (
     CellSyncItemSerializer,
@@ -111,7 +124,7 @@ class LiveUnique:
 
     field: str
     scope: str | None = None
-    fold_case: bool = False  # cell names: compared case-insensitively
+    fold: Callable[[str], str] | None = None  # cell names: compared by cell_name_key
 
 
 @dataclass(frozen=True)
@@ -256,7 +269,7 @@ MES_ENTITIES: dict[str, SyncEntity] = {
             "cell",
             Cell,
             CellSyncItemSerializer,
-            unique_live=(LiveUnique("name", fold_case=True),),
+            unique_live=(LiveUnique("name", fold=cell_name_key),),
         ),
         SyncEntity("resources", "resource", Resource, ResourceSyncItemSerializer),
         SyncEntity("jobs", "job", Job, JobSyncItemSerializer, unique_live=(LiveUnique("job_number"),)),

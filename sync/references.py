@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Q
 
 from assemblies.locking import rows_for_share
+from assemblies.models import cell_name_key
 
 from .entities import CellReference, ExternalParent, ParentLink, SyncEntity
 
@@ -100,7 +101,7 @@ def resolve_cells(reference: CellReference, company, works: list[Work]) -> dict:
     by_key: dict[tuple[str, str], dict] = {}
     rows = reference.model.objects.for_company(company).filter(is_active=True).values(*PARENT_COLUMNS, "name")
     for row in rows:
-        by_name[row["name"].casefold()].append(row)
+        by_name[cell_name_key(row["name"])].append(row)
         by_key[(row["external_source"], row["external_id"])] = row
     return {"by_name": by_name, "by_key": by_key}
 
@@ -119,7 +120,7 @@ def check_cell(reference: CellReference, work: Work, resolved: dict) -> None:
         return
     if named[0] == reference.by_name:
         name = cleaned[reference.by_name]
-        matches = resolved["by_name"].get(name.casefold(), [])
+        matches = resolved["by_name"].get(cell_name_key(name), [])
         if not matches:
             work.fail_at(reference.by_name, "cell_not_found", f"No live cell named {name!r} in this company.")
             return

@@ -20,7 +20,7 @@ STORED = None  # a holder that is a stored row the request does not touch
 
 
 def _folded(rule: LiveUnique, value):
-    return value.casefold() if rule.fold_case and isinstance(value, str) else value
+    return rule.fold(value) if rule.fold is not None and isinstance(value, str) else value
 
 
 def _scope_token(work: Work, rule: LiveUnique):
@@ -54,7 +54,7 @@ def _stored_holders(entity: SyncEntity, rule: LiveUnique, company, works: list[W
     if not candidates:
         return []
     queryset = entity.model.objects.for_company(company).filter(is_active=True)
-    if not rule.fold_case:  # folded names: every live cell (a company has tens), see references.py
+    if rule.fold is None:  # folded names: every live cell (a company has tens), see references.py
         values = {_final_state(work, rule)[1] for work in candidates}
         queryset = queryset.filter(**{f"{rule.field}__in": [value for value in values if value is not None]})
     columns = ["id", rule.field]

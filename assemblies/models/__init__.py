@@ -2,7 +2,7 @@ from .article import ARTICLE_FLOAT_FIELDS, Article
 from .assembly import Assembly
 from .audit import AuditEvent
 from .base import RactoryEntity
-from .cell import Cell
+from .cell import Cell, cell_name_key
 from .component import Component
 from .job import Job, JobStatus
 from .mes_base import NOTES_MAX_LENGTH, MesEntity
@@ -34,4 +34,5 @@ __all__ = [
     "Resource",
     "ResourceStatus",
     "ResourceType",
+    "cell_name_key",
 ]

@@ -1,7 +1,34 @@
 from django.db import models
-from django.db.models.functions import Lower
 
 from .mes_base import MesEntity
+
+
+def cell_name_key(name: str) -> str:
+    """The one comparison of cell names: references by ``cell_name`` and live uniqueness.
+
+    Full Unicode case folding, the same on every database (``Straße`` = ``STRASSE``, ``Σ`` = ``ς``).
+    It is coarser than the database's backstop index (``AsciiLower``), so a name that index would
+    refuse is refused by the sync engine first, as an item error.
+    """
+    return name.casefold()
+
+
+class AsciiLower(models.Func):
+    """``lower()`` of the ASCII letters only, identical on SQLite and PostgreSQL.
+
+    SQLite's ``LOWER()`` folds ASCII only; PostgreSQL's folds by the database's locale (``İ`` → ``i``
+    under C.UTF-8, which ``casefold`` keeps apart from ``i``), so an index on it could refuse a name
+    the engine had accepted: a 409 that no retry fixes. In the "C" collation PostgreSQL folds
+    ASCII only too, and every pair of names equal under this fold is equal under ``cell_name_key``.
+    """
+
+    function = "LOWER"
+    output_field = models.CharField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler, connection, template='%(function)s((%(expressions)s) COLLATE "C")', **extra_context
+        )
 
 
 class Cell(MesEntity):
@@ -16,10 +43,11 @@ class Cell(MesEntity):
     class Meta(MesEntity.Meta):
         constraints = [
             *MesEntity.Meta.constraints,
-            # Among live cells only: a deleted cell's name may be taken again.
+            # Among live cells only: a deleted cell's name may be taken again. A backstop: the sync
+            # engine enforces the coarser cell_name_key under a per-company lock first.
             models.UniqueConstraint(
                 "company",
-                Lower("name"),
+                AsciiLower("name"),
                 condition=models.Q(is_active=True),
                 name="assemblies_cell_company_name_ci_uniq",
             ),

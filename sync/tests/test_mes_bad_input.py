@@ -1230,7 +1230,7 @@ def test_a_cell_of_another_company_is_not_found(client, other_client, company, s
 
 
 def test_a_cell_name_two_live_cells_fold_to_is_ambiguous(client, company, stored):
-    # Distinct for the database's lower() (so the index allows both), equal under casefold.
+    # Stored past the sync engine: distinct for the ASCII-only index, equal under casefold.
     Cell.objects.create(company=company, external_source="SAP", external_id="WC-S1", name="Strasse")
     straße = Cell.objects.create(company=company, external_source="SAP", external_id="WC-S2", name="Straße")
     before = snapshot()
