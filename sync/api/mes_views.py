@@ -22,7 +22,7 @@ from tenants.permissions import CanSyncWrite
 from ..entities import MES_ENTITIES, SyncEntity
 from ..services import ERROR, INSERTED, ItemOutcome, SyncOutcome
 from .mes_serializers import MesBulkResultSerializer, MesSingleResultSerializer
-from .views import batch_items, run_sync_request
+from .views import batch_items, refuse_too_many_rows, run_sync_request
 
 ALTERNATIVE_WRAPPER = "items"  # Eryxon clients also send {"items": [...]}
 ACTIONS = {INSERTED: "created"}  # the engine's words → Eryxon's (updated, unchanged, error alike)
@@ -100,6 +100,7 @@ class MesSingleSyncView(MesSyncView):
         raw_body = request._request.body  # before DRF reads the stream
         if not raw_body.strip():  # DRF does not parse an empty body at all: it would be {}
             parse_json_body(raw_body)
+        refuse_too_many_rows(self.entity, [request.data], "")
         try:
             return run_sync_request(
                 request,
@@ -122,7 +123,7 @@ class MesBulkSyncView(MesSyncView):
     def post(self, request):
         atomic = boolean_query_parameter(request, "atomic", False)
         raw_body = request._request.body  # before DRF reads the stream
-        items, wrapper = batch_items(request.data, self.entity.plural, alternative=ALTERNATIVE_WRAPPER)
+        items, wrapper = batch_items(request.data, self.entity, alternative=ALTERNATIVE_WRAPPER)
         return run_sync_request(
             request,
             raw_body=raw_body,

@@ -20,7 +20,7 @@ from tenants.permissions import CanReadEntities, CanSyncWrite
 from tenants.scoping import COMPANY_GUID_PARAMETER, TenantScopedAPIView
 
 from .. import idempotency
-from ..entities import SYNC_ENTITIES, SyncEntity
+from ..entities import MES_ENTITIES, SYNC_ENTITIES, SyncEntity
 from ..models import SyncRun
 from ..runs import RunContext, record_failed_run, record_run, request_hash
 from ..services import ERROR, INSERTED, UNCHANGED, UPDATED, SyncOutcome, sync_items
@@ -29,9 +29,10 @@ from .serializers import SyncResultSerializer
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
-def batch_items(body: dict, plural: str, *, alternative: str | None = None) -> tuple[list, str]:
+def batch_items(body: dict, entity: SyncEntity, *, alternative: str | None = None) -> tuple[list, str]:
     """The item list of ``{"<plural>": [...]}`` (or ``{"<alternative>": [...]}``, the MES's
-    ``items``) and the key it came in; any other shape is a 400."""
+    ``items``) and the key it came in; any other shape, or too many rows, is a 400."""
+    plural = entity.plural
     keys = (plural, alternative) if alternative else (plural,)
     shape = f'{{"{plural}": [...]}}' + (f' (or {{"{alternative}": [...]}})' if alternative else "")
     unknown = [key for key in body if key not in keys]
@@ -62,13 +63,43 @@ def batch_items(body: dict, plural: str, *, alternative: str | None = None) -> t
             code="wrapper_not_array",
             errors=[FieldError(f"/{wrapper}", "not_a_list", "Must be an array.")],
         )
-    if len(items) > settings.SYNC_MAX_ITEMS:
-        raise BadRequest(
-            f"{len(items)} items; at most {settings.SYNC_MAX_ITEMS} are accepted per request.",
-            code="batch_too_large",
-            errors=[FieldError(f"/{wrapper}", "max_items", f"At most {settings.SYNC_MAX_ITEMS} items.")],
-        )
+    refuse_too_many_rows(entity, items, f"/{wrapper}")
     return items, wrapper
+
+
+def rows_to_write(entity: SyncEntity, items: list) -> int:
+    """How many rows the items would write: each item and every item nested in it (a job's parts
+    and their operations). Only counts list lengths: nothing is validated yet."""
+    count = 0
+    levels = [(entity, items)]
+    while levels:
+        current, batch = levels.pop()
+        count += len(batch)
+        for field, child_plural in current.nested.items():
+            child = MES_ENTITIES[child_plural]
+            levels += [(child, item[field]) for item in batch if type(item) is dict and type(item.get(field)) is list]
+    return count
+
+
+def refuse_too_many_rows(entity: SyncEntity, items: list, pointer: str) -> None:
+    """At most ``SYNC_MAX_ITEMS`` rows per request, nested ones included (api.md §5.1): a 400
+    before any validation, so an oversized request costs no more than counting it."""
+    limit = settings.SYNC_MAX_ITEMS
+    if len(items) > limit:
+        raise BadRequest(
+            f"{len(items)} items; at most {limit} are accepted per request.",
+            code="batch_too_large",
+            errors=[FieldError(pointer, "max_items", f"At most {limit} items.")],
+        )
+    rows = rows_to_write(entity, items) if entity.nested else len(items)
+    if rows > limit:
+        raise BadRequest(
+            f"{rows} rows ({len(items)} item{'s' if len(items) != 1 else ''} and {rows - len(items)} nested in "
+            f"{'them' if len(items) != 1 else 'it'}); "
+            f"at most {limit} are accepted per request.",
+            code="batch_too_large",
+            errors=[FieldError(pointer, "max_items", f"At most {limit} rows, nested items included.")],
+        )
 
 
 def run_sync_request(
@@ -170,7 +201,7 @@ class RactorySyncView(StrictAPIView):
         dry_run = boolean_query_parameter(request, "dry_run", False)
         atomic = boolean_query_parameter(request, "atomic", True)
         raw_body = request._request.body  # before DRF reads the stream
-        items, _ = batch_items(request.data, self.entity.plural)
+        items, _ = batch_items(request.data, self.entity)
         return run_sync_request(
             request,
             raw_body=raw_body,
