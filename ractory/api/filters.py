@@ -48,8 +48,9 @@ class StrictDateTimeField(forms.Field):
             raise forms.ValidationError(problem.message, code=problem.code) from None
 
 
-@extend_schema_field(OpenApiTypes.DATETIME)
-class StrictDateTimeFilter(django_filters.Filter):
+class StrictDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """Documented as django-filter's own (a date-time with its help text), checked by our field."""
+
     field_class = StrictDateTimeField
 
 
