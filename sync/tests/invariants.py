@@ -1,0 +1,128 @@
+"""Invariants of the stored production data, read straight from the database (data-model §1.3,
+§1.8, §3.8, §4.1–§4.8). Each check answers a list of violations (empty when the data holds),
+described so that a failing test can print them as they are.
+
+The checks are derived from the models and the engine's own descriptions, not from a hand list:
+
+- parent links: every foreign key between production models; each must be in the cascade map
+  (``assemblies.cascade.CASCADES``) or be one of the documented links without liveness;
+- natural keys: the Ractory ``guid`` and the MES (``external_source``, ``external_id``);
+- live business keys: the ``unique_live`` rules of ``sync.entities.MES_ENTITIES``.
+
+Every check is one statement per link or rule, so each sees one consistent snapshot and may run
+while writers are busy.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count, F
+from django.db.models.functions import Lower
+
+from assemblies.cascade import CASCADES
+from assemblies.models import MesEntity, Operation
+from sync.entities import MES_ENTITIES
+
+# Foreign keys whose parent may be deleted under live children: a deleted cell keeps the
+# operations that point at it (data-model §4.8). Every other link carries liveness.
+LINKS_WITHOUT_LIVENESS = {(Operation, "cell")}
+
+
+def parent_links() -> list[tuple[type, object]]:
+    """(child model, foreign key) of every parent link whose parent's soft delete reaches the
+    child. A foreign key between production models that is neither cascaded nor listed in
+    ``LINKS_WITHOUT_LIVENESS`` is an error: the checks must not go stale silently."""
+    links = []
+    for child in CASCADES:
+        for field in child._meta.concrete_fields:
+            if not field.is_relation or field.related_model not in CASCADES:
+                continue
+            if (child, field.name) in LINKS_WITHOUT_LIVENESS:
+                continue
+            cascaded = {(model, link) for model, link in CASCADES[field.related_model]}
+            if (child, field.name) not in cascaded:
+                raise AssertionError(
+                    f"{child.__name__}.{field.name} links to {field.related_model.__name__} but is not in its "
+                    "cascade map (assemblies/cascade.py) nor in LINKS_WITHOUT_LIVENESS"
+                )
+            links.append((child, field))
+    return links
+
+
+def _label(model) -> str:
+    return model.__name__.lower()
+
+
+def _key_columns(model) -> list[str]:
+    return ["external_source", "external_id"] if issubclass(model, MesEntity) else ["guid"]
+
+
+def live_children_of_dead_parents(company, limit: int = 5) -> list[str]:
+    """Active rows whose parent (through any link with liveness) is inactive."""
+    found = []
+    for child, field in parent_links():
+        rows = (
+            child.objects.filter(company=company, is_active=True, **{f"{field.name}__is_active": False})
+            .order_by("id")
+            .values(
+                *_key_columns(child),
+                "created_at",
+                "updated_at",
+                parent_guid=F(f"{field.name}__guid"),
+                parent_deleted_at=F(f"{field.name}__deleted_at"),
+            )
+        )
+        rows = list(rows)  # one statement: the count and the sample of one snapshot
+        if not rows:
+            continue
+        sample = "\n    ".join(
+            f"{_label(child)} {', '.join(str(row[name]) for name in _key_columns(child))} active "
+            f"(created {row['created_at'].isoformat()}, updated {row['updated_at'].isoformat()}) under "
+            f"{field.name} {row['parent_guid']} deleted at {row['parent_deleted_at'].isoformat()}"
+            for row in rows[:limit]
+        )
+        found.append(f"{len(rows)} active {_label(child)} rows under an inactive {field.name}, e.g.\n    {sample}")
+    return found
+
+
+def duplicate_natural_keys(company) -> list[str]:
+    """Two rows of one company with the same upsert key (Ractory guid, MES natural key)."""
+    found = []
+    for model in CASCADES:
+        key = _key_columns(model)
+        duplicates = list(
+            model.objects.filter(company=company).values(*key).annotate(rows=Count("id")).filter(rows__gt=1)[:5]
+        )
+        for row in duplicates:
+            found.append(f"{row['rows']} {_label(model)} rows with the key {[row[name] for name in key]}")
+    return found
+
+
+def duplicate_live_business_keys(company) -> list[str]:
+    """Two live rows sharing a business key that must be unique among live rows (cell name, job
+    number, part number per job, operation sequence per part)."""
+    found = []
+    for entity in MES_ENTITIES.values():
+        for rule in entity.unique_live:
+            business_key = Lower(rule.field) if rule.fold_case else F(rule.field)
+            scope = [f"{rule.scope}_id"] if rule.scope else []
+            duplicates = list(
+                entity.model.objects.filter(company=company, is_active=True)
+                .annotate(business_key=business_key)
+                .values(*scope, "business_key")
+                .annotate(rows=Count("id"))
+                .filter(rows__gt=1)[:5]
+            )
+            for row in duplicates:
+                where = f" in {rule.scope} id {row[scope[0]]}" if scope else ""
+                value = row["business_key"]
+                found.append(f"{row['rows']} live {entity.singular} rows with {rule.field} {value!r}{where}")
+    return found
+
+
+def data_violations(company) -> list[str]:
+    """Every invariant of the stored data above, for one company."""
+    return [
+        *live_children_of_dead_parents(company),
+        *duplicate_natural_keys(company),
+        *duplicate_live_business_keys(company),
+    ]
