@@ -15,6 +15,8 @@ while writers are busy.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Count, F
 from django.db.models.functions import Lower
 
@@ -56,11 +58,37 @@ def _key_columns(model) -> list[str]:
     return ["external_source", "external_id"] if issubclass(model, MesEntity) else ["guid"]
 
 
-def live_children_of_dead_parents(company, limit: int = 5) -> list[str]:
-    """Active rows whose parent (through any link with liveness) is inactive."""
+@dataclass
+class Orphans:
+    """The active rows of ``child`` whose parent through ``link`` is inactive."""
+
+    child: type
+    link: str
+    rows: list[dict]  # the child's key, created_at, updated_at; the parent's key and deleted_at
+
+    def key(self, row: dict) -> str:
+        """How requests name the row: its guid, or (MES) its external_id."""
+        return str(row["external_id"] if issubclass(self.child, MesEntity) else row["guid"])
+
+    def parent_key(self, row: dict) -> str:
+        return str(row["parent_external_id"] if issubclass(self.child, MesEntity) else row["parent_guid"])
+
+    def describe(self, limit: int = 5) -> str:
+        sample = "\n    ".join(
+            f"{_label(self.child)} {', '.join(str(row[name]) for name in _key_columns(self.child))} active "
+            f"(created {row['created_at'].isoformat()}, updated {row['updated_at'].isoformat()}) under "
+            f"{self.link} {row['parent_guid']} deleted at {row['parent_deleted_at'].isoformat()}"
+            for row in self.rows[:limit]
+        )
+        return f"{len(self.rows)} active {_label(self.child)} rows under an inactive {self.link}, e.g.\n    {sample}"
+
+
+def orphans(company) -> list[Orphans]:
+    """Active rows whose parent (through any link with liveness) is inactive, per link."""
     found = []
     for child, field in parent_links():
-        rows = (
+        parent_key = {"parent_external_id": F(f"{field.name}__external_id")} if issubclass(child, MesEntity) else {}
+        rows = list(  # one statement per link: the count and the sample of one snapshot
             child.objects.filter(company=company, is_active=True, **{f"{field.name}__is_active": False})
             .order_by("id")
             .values(
@@ -69,19 +97,17 @@ def live_children_of_dead_parents(company, limit: int = 5) -> list[str]:
                 "updated_at",
                 parent_guid=F(f"{field.name}__guid"),
                 parent_deleted_at=F(f"{field.name}__deleted_at"),
+                **parent_key,
             )
         )
-        rows = list(rows)  # one statement: the count and the sample of one snapshot
-        if not rows:
-            continue
-        sample = "\n    ".join(
-            f"{_label(child)} {', '.join(str(row[name]) for name in _key_columns(child))} active "
-            f"(created {row['created_at'].isoformat()}, updated {row['updated_at'].isoformat()}) under "
-            f"{field.name} {row['parent_guid']} deleted at {row['parent_deleted_at'].isoformat()}"
-            for row in rows[:limit]
-        )
-        found.append(f"{len(rows)} active {_label(child)} rows under an inactive {field.name}, e.g.\n    {sample}")
+        if rows:
+            found.append(Orphans(child, field.name, rows))
     return found
+
+
+def live_children_of_dead_parents(company, limit: int = 5) -> list[str]:
+    """Active rows whose parent (through any link with liveness) is inactive, described."""
+    return [found.describe(limit) for found in orphans(company)]
 
 
 def duplicate_natural_keys(company) -> list[str]:

@@ -45,7 +45,7 @@ from sync.entities import MES_ENTITIES
 from sync.models import SyncRun
 
 from .factories import freshen_key
-from .invariants import data_violations, live_children_of_dead_parents, parent_links
+from .invariants import data_violations, live_children_of_dead_parents, orphans, parent_links
 
 pytestmark = [
     pytest.mark.postgres,
@@ -496,6 +496,17 @@ class Exchange:
     def is_sync(self) -> bool:
         return self.kind in ("ractory_sync", "mes_bulk", "mes_put")
 
+    def brief(self, *keys: str) -> str:
+        """One line: the request, its status, and what it did to the items named by ``keys``."""
+        line = f"[{self.request_id}] {self.kind} {self.path}{' key ' + self.key if self.key else ''} → {self.status}"
+        if self.is_sync and self.status in (200, 201) and not unexpected_answer(self):
+            for item, (action, guid, external_id) in zip(self.items, reported_outcomes(self), strict=True):
+                named = {guid, external_id, *(str(value) for value in item.values())} & set(keys)
+                if named:
+                    state = "deleted" if item.get("is_active") is False else "active"
+                    line += f"; {item.get('guid') or item['external_id']} {action} {state}"
+        return line
+
     def __str__(self) -> str:
         body = json.dumps(self.body)[:600] if not isinstance(self.body, str) else self.body
         key = f" Idempotency-Key {self.key}" if self.key else ""
@@ -505,13 +516,28 @@ class Exchange:
 class Journal:
     """Every exchange of the run, from every thread, and the violations seen."""
 
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, company_guid: str):
         self.seed = seed
+        self.company_guid = company_guid
         self.exchanges: list[Exchange] = []
         self.problems: list[str] = []
         self.stop = threading.Event()
         self.stopped_early = False
         self._lock = threading.Lock()
+
+    def naming(self, child: str, parent: str, limit: int = 12) -> list[Exchange]:
+        """The last ``limit`` exchanges of the writers naming ``child``, ``parent`` or any parent
+        the child's items name (a grandparent's DELETE cascades too)."""
+        with self._lock:
+            exchanges = [e for e in self.exchanges if "-setup-" not in e.request_id]
+        keys = {child, parent}
+        for exchange in exchanges:
+            for item in exchange.items or ():
+                if child in (item.get("guid"), item.get("external_id")):
+                    keys |= {str(v) for k, v in item.items() if k.endswith(("_guid", "_external_id")) and v}
+        keys.discard(self.company_guid)
+        named = [e for e in exchanges if any(key in e.path or key in json.dumps(e.items) for key in keys)]
+        return named[-limit:]
 
     def add(self, exchange: Exchange) -> None:
         with self._lock:
@@ -709,13 +735,19 @@ def writer(sender: Sender, keys: Keys, rng: random.Random, deadline: float) -> N
 
 def monitor(journal: Journal, company) -> None:
     """Checks the parent links while the writers run: the first violation stops the torture
-    (``Journal.fail``); later ones are left to the final checks."""
-    seen = False
+    (``Journal.fail``), naming the requests that touched the first orphan and its parent."""
     while not journal.stop.wait(0.25):
-        violations = live_children_of_dead_parents(company)
-        if violations and not seen:
-            seen = True
-            journal.fail("seen while the writers ran:\n" + "\n".join(violations))
+        found = orphans(company)
+        if found:
+            first, row = found[0], found[0].rows[0]
+            child, parent = first.key(row), first.parent_key(row)
+            requests = "\n  ".join(exchange.brief(child, parent) for exchange in journal.naming(child, parent))
+            described = "\n".join(orphan.describe() for orphan in found)
+            journal.fail(
+                f"seen while the writers ran:\n{described}\n"
+                f"the last requests naming {child} or its {first.link} {parent}, as they ended:\n  {requests}"
+            )
+            return
 
 
 def build(sender: Sender, keys: Keys, rng: random.Random) -> None:
@@ -983,7 +1015,7 @@ def deadlocks() -> int:
 def test_torture(make_api_key, company, caplog):
     caplog.set_level(logging.WARNING)
     seed = torture_seed()
-    journal = Journal(seed)
+    journal = Journal(seed, str(company.guid))
     keys = Keys.build(random.Random(seed), str(company.guid))
     assert parent_links()  # the links exist and every one is in the cascade map (or exempt)
     setup_key = make_api_key()
