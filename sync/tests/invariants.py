@@ -143,12 +143,3 @@ def duplicate_live_business_keys(company) -> list[str]:
                 value = row["business_key"]
                 found.append(f"{row['rows']} live {entity.singular} rows with {rule.field} {value!r}{where}")
     return found
-
-
-def data_violations(company) -> list[str]:
-    """Every invariant of the stored data above, for one company."""
-    return [
-        *live_children_of_dead_parents(company),
-        *duplicate_natural_keys(company),
-        *duplicate_live_business_keys(company),
-    ]

@@ -45,7 +45,13 @@ from sync.entities import MES_ENTITIES
 from sync.models import SyncRun
 
 from .factories import freshen_key
-from .invariants import data_violations, live_children_of_dead_parents, orphans, parent_links
+from .invariants import (
+    duplicate_live_business_keys,
+    duplicate_natural_keys,
+    live_children_of_dead_parents,
+    orphans,
+    parent_links,
+)
 
 pytestmark = [
     pytest.mark.postgres,
@@ -739,15 +745,18 @@ def monitor(journal: Journal, company) -> None:
     while not journal.stop.wait(0.25):
         found = orphans(company)
         if found:
-            first, row = found[0], found[0].rows[0]
-            child, parent = first.key(row), first.parent_key(row)
-            requests = "\n  ".join(exchange.brief(child, parent) for exchange in journal.naming(child, parent))
-            described = "\n".join(orphan.describe() for orphan in found)
-            journal.fail(
-                f"seen while the writers ran:\n{described}\n"
-                f"the last requests naming {child} or its {first.link} {parent}, as they ended:\n  {requests}"
-            )
+            journal.fail("seen while the writers ran:\n" + orphan_report(journal, found))
             return
+
+
+def orphan_report(journal: Journal, found: list) -> str:
+    """The orphans, and the requests that named the first one or its parents (who wrote it,
+    who deleted or restored its parents)."""
+    first, row = found[0], found[0].rows[0]
+    child, parent = first.key(row), first.parent_key(row)
+    requests = "\n  ".join(exchange.brief(child, parent) for exchange in journal.naming(child, parent))
+    described = "\n".join(orphan.describe() for orphan in found)
+    return f"{described}\nthe last requests naming {child} or its {first.link} {parent}, as they ended:\n  {requests}"
 
 
 def build(sender: Sender, keys: Keys, rng: random.Random) -> None:
@@ -1048,7 +1057,10 @@ def test_torture(make_api_key, company, caplog):
 
     problems = list(journal.problems)
     problems += [f"a writer still runs {HANG_SECONDS} s after the end: hung" for w in writers if not w.done]
-    problems += data_violations(company)
+    found = orphans(company)
+    if found:
+        problems.append("left at the end:\n" + orphan_report(journal, found))
+    problems += duplicate_natural_keys(company) + duplicate_live_business_keys(company)
     problems += journal_violations(journal, company)
     if deadlocks() != deadlocks_before:
         problems.append(f"{deadlocks() - deadlocks_before} deadlocks (40P01) in pg_stat_database")
