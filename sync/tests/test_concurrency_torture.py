@@ -510,7 +510,9 @@ class Exchange:
                 named = {guid, external_id, *(str(value) for value in item.values())} & set(keys)
                 if named:
                     state = "deleted" if item.get("is_active") is False else "active"
+                    links = [f"{name} {value}" for name, value in item.items() if name != "guid" and value in keys]
                     line += f"; {item.get('guid') or item['external_id']} {action} {state}"
+                    line += f" ({', '.join(links)})" if links else ""
         return line
 
     def __str__(self) -> str:
