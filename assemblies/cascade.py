@@ -24,6 +24,22 @@ CASCADES: dict[type, tuple[tuple[type, str], ...]] = {
     Resource: (),
 }
 
+
+def _parent_fields() -> dict[type, tuple[str, ...]]:
+    """model → the FK fields that make it a descendant (the first hop of every link to it), top-down."""
+    fields: dict[type, list[str]] = {}
+    for descendants in CASCADES.values():
+        for child, link in descendants:
+            names = fields.setdefault(child, [])
+            first = link.split("__")[0]
+            if first not in names:
+                names.append(first)
+    return {model: tuple(names) for model, names in fields.items()}
+
+
+# Piece: ("project", "component", "assembly"); Operation: ("part",) — a cell is no parent (§4.8).
+PARENT_FIELDS: dict[type, tuple[str, ...]] = _parent_fields()
+
 ENTITY_NAMES: dict[type, str] = {
     Project: "project",
     Component: "component",

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ractory.api.problems import Conflict, NotFound
 
-from .cascade import CASCADES, ENTITY_NAMES, link_hops
-from .locking import for_update_in_lock_order
+from .cascade import CASCADES, ENTITY_NAMES, PARENT_FIELDS, link_hops
+from .locking import for_update_in_lock_order, rows_for_share
 from .models import AuditEvent
 
 
@@ -145,8 +146,10 @@ def soft_delete(*, model, row, actor: Actor) -> int:
 def restore(*, model, row, actor: Actor) -> int:
     """Reactivate ``row`` and exactly the descendants deleted with it (the same ``deleted_at``).
 
-    Descendants deleted at another time stay deleted. An active row is a 404; a row whose parent
-    is deleted is a 409 ``parent_inactive``. Returns the rows touched.
+    Descendants deleted at another time stay deleted, and so do descendants of theirs (a piece
+    moved under a deleted assembly by a tombstone keeps its stamp but not a live parent). An
+    active row is a 404; a row whose parent is deleted is a 409 ``parent_inactive``. Returns the
+    rows touched.
     """
     stamp = row.deleted_at
     now = timezone.now()
@@ -176,11 +179,19 @@ def restore(*, model, row, actor: Actor) -> int:
         if not restored:
             raise NotFound()  # restored or re-stamped meanwhile
         for child, link in CASCADES[model]:
-            touched += (
-                child.objects.for_company(row.company_id)
-                .filter(**{f"{link}_id": row.pk}, is_active=False, deleted_at=stamp)
-                .update(is_active=True, deleted_at=None, updated_at=now)
+            deleted_with_row = child.objects.for_company(row.company_id).filter(
+                **{f"{link}_id": row.pk}, is_active=False, deleted_at=stamp
             )
+            # A descendant comes back only when all its parents are live (once the tables above it
+            # are restored): a tombstone may have moved a deleted piece under an assembly deleted
+            # at another time, which stays deleted, and so does the piece. The parents are locked
+            # while checked (assemblies.locking: top-down, FOR SHARE).
+            live_parents = Q()
+            for name in PARENT_FIELDS[child]:
+                parents = child._meta.get_field(name).related_model.objects.for_company(row.company_id)
+                rows_for_share(parents.filter(id__in=deleted_with_row.values(f"{name}_id")).values("id"))
+                live_parents &= Q(**{f"{name}__is_active": True}) | Q(**{f"{name}__isnull": True})
+            touched += deleted_with_row.filter(live_parents).update(is_active=True, deleted_at=None, updated_at=now)
         record_soft_deletes(
             model=model,
             company_id=row.company_id,
