@@ -15,10 +15,10 @@ while writers are busy.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from django.db.models import Count, F
-from django.db.models.functions import Lower
 
 from assemblies.cascade import CASCADES
 from assemblies.models import MesEntity, Operation
@@ -125,21 +125,19 @@ def duplicate_natural_keys(company) -> list[str]:
 
 def duplicate_live_business_keys(company) -> list[str]:
     """Two live rows sharing a business key that must be unique among live rows (cell name, job
-    number, part number per job, operation sequence per part)."""
+    number, part number per job, operation sequence per part), compared the way the engine
+    compares them (``LiveUnique.fold``: cell names by ``cell_name_key``)."""
     found = []
     for entity in MES_ENTITIES.values():
         for rule in entity.unique_live:
-            business_key = Lower(rule.field) if rule.fold_case else F(rule.field)
-            scope = [f"{rule.scope}_id"] if rule.scope else []
-            duplicates = list(
-                entity.model.objects.filter(company=company, is_active=True)
-                .annotate(business_key=business_key)
-                .values(*scope, "business_key")
-                .annotate(rows=Count("id"))
-                .filter(rows__gt=1)[:5]
-            )
-            for row in duplicates:
-                where = f" in {rule.scope} id {row[scope[0]]}" if scope else ""
-                value = row["business_key"]
-                found.append(f"{row['rows']} live {entity.singular} rows with {rule.field} {value!r}{where}")
-    return found
+            scope = f"{rule.scope}_id" if rule.scope else None
+            fold = rule.fold or (lambda value: value)
+            seen: Counter = Counter()
+            live = entity.model.objects.filter(company=company, is_active=True)
+            for row in live.values_list(scope or "company_id", rule.field):
+                seen[(row[0], fold(row[1]) if isinstance(row[1], str) else row[1])] += 1
+            for (where_id, value), rows in seen.items():
+                if rows > 1:
+                    where = f" in {rule.scope} id {where_id}" if scope else ""
+                    found.append(f"{rows} live {entity.singular} rows with {rule.field} {value!r}{where}")
+    return found[:20]
