@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from ractory.api import views as api_views
 from ractory.api.routing import api_path
@@ -14,7 +14,7 @@ urlpatterns = [
     path("api/v1/", include("sync.api.urls")),
     path("api/v1/", include("assemblies.api.urls")),
     path("", include("sync.api.mes_urls")),
-    *api_path("api/schema", SpectacularAPIView.as_view(), "schema"),
+    *api_path("api/schema", api_views.SchemaView.as_view(), "schema"),
     *api_path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), "swagger-ui"),
     *api_path(
         "api/redoc", SpectacularRedocView.as_view(url_name="schema", template_name="ractory/redoc.html"), "redoc"

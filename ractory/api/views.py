@@ -10,6 +10,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from django.conf import settings
 from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import exceptions, serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.metadata import SimpleMetadata
@@ -202,3 +203,15 @@ class DatabaseHealthView(StrictAPIView):
             body["status"] = "unhealthy"
             return Response(body, status=503, headers={"Retry-After": "5"})
         return Response(body)
+
+
+class SchemaView(SpectacularAPIView):
+    """``GET /api/schema/``: the OpenAPI document, generated from the code.
+
+    The service has one API version, so drf-spectacular's ``?version=`` is ignored: it would be
+    copied into the ``Content-Disposition`` file name, where a control character or a line break
+    makes the response header invalid (a 500 from the server, with the query string in its log).
+    """
+
+    def _get_version_parameter(self, request):
+        return None

@@ -32,6 +32,15 @@ def test_schema_is_served_without_the_trailing_slash_too(api):
     assert yaml.safe_load(without.content) == yaml.safe_load(with_slash.content)
 
 
+@pytest.mark.parametrize("version", ["%00", "%01", "a%0d%0aX-Evil:%201", "2.0"], ids=["nul", "soh", "crlf", "other"])
+def test_a_version_parameter_is_ignored_and_never_reaches_a_header(api, version):
+    response = api.get(f"/api/schema/?version={version}")
+    assert response.status_code == 200, response.content[:300]
+    assert response["Content-Disposition"] == 'inline; filename="Ra Factory API.yaml"'
+    assert "X-Evil" not in response
+    assert yaml.safe_load(response.content)["info"]["version"] == "1.0.0"
+
+
 def test_schema_is_json_with_format_json(api):
     response = api.get("/api/schema/?format=json")
     assert response.status_code == 200
