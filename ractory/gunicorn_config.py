@@ -9,8 +9,8 @@ and add nothing but ``--bind`` (operations.md §4.2).
   ``LOG_FORMAT``, the path without the query string, which may carry a credential such as
   ``?api_key=``), so gunicorn's own Apache-style access log stays off. gunicorn's other lines
   (start, workers booting and dying) use the same format as the service's.
-- Request limits: gunicorn lets long request lines and large headers through, so that the service
-  refuses them itself with problem documents (``MAX_URL_BYTES`` → 414 ``uri_too_long``,
+- Request limits: gunicorn lets request lines up to its largest limit and large headers through,
+  so that the service refuses them itself with problem documents (``MAX_URL_BYTES`` → 414 ``uri_too_long``,
   ``MAX_HEADER_BYTES`` → 431 ``headers_too_large``, api.md §4). What gunicorn still refuses itself
   (a single header field over 32 KiB, more than 256 fields, a malformed request line) is answered
   with a problem document too, not gunicorn's HTML page.
@@ -62,10 +62,12 @@ logconfig_dict = {
     },
 }
 
-# 0 is "no limit" for the request line (gunicorn's largest limit, 8190, is below what the service
-# refuses itself). Header fields: 256 fields of up to 32 KiB each pass; the service refuses any
-# request whose headers together exceed MAX_HEADER_BYTES.
-limit_request_line = 0
+# The request line: gunicorn's largest limit. "No limit" (0) would let one request line of
+# megabytes tie up a worker (gunicorn's parsing of it slows down quadratically); the service's own
+# MAX_URL_BYTES (8000) sits below this, so a URL over it is refused by the service, and a longer
+# one by gunicorn, both as problem documents. Header fields: 256 fields of up to 32 KiB each pass;
+# the service refuses any request whose headers together exceed MAX_HEADER_BYTES.
+limit_request_line = 8190
 limit_request_fields = 256
 limit_request_field_size = 32 * 1024
 

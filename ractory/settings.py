@@ -213,7 +213,9 @@ SIMPLE_JWT = {
 SYNC_MAX_ITEMS = env_int("SYNC_MAX_ITEMS", 1000, minimum=1)
 MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 32 * 1024 * 1024, minimum=1024)
 # Refused by the service (414, 431) rather than by gunicorn, whose own limits are set above these.
-MAX_URL_BYTES = env_int("MAX_URL_BYTES", 8 * 1024, minimum=1024)
+# Below gunicorn's request-line limit (8190 bytes with the method and protocol), so the service
+# answers a URL over it itself.
+MAX_URL_BYTES = env_int("MAX_URL_BYTES", 8000, minimum=1024)
 MAX_HEADER_BYTES = env_int("MAX_HEADER_BYTES", 16 * 1024, minimum=1024)
 MAX_JSON_DEPTH = env_int("MAX_JSON_DEPTH", 32, minimum=2)
 MAX_PICTURE_BYTES = env_int("MAX_PICTURE_BYTES", 5 * 1024 * 1024, minimum=1)
@@ -304,7 +306,10 @@ LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "ractory.api.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "ractory.api.logging.RequestIdFilter"},
+        "tracebacks_only": {"()": "ractory.api.logging.TracebacksOnlyFilter"},
+    },
     "formatters": {
         "text": {"format": TEXT_FORMAT},
         "json": {"()": "ractory.api.logging.JsonFormatter"},
@@ -322,7 +327,7 @@ LOGGING = {
         # Django's own console handler (DEBUG only) would print a second, unformatted line.
         "django": {"handlers": [], "propagate": True},
         # Django logs every 4xx as a warning with the path; our own access log says it better.
-        "django.request": {"level": "ERROR"},
+        "django.request": {"level": "ERROR", "filters": ["tracebacks_only"]},
         "django.server": {"level": "ERROR"},
     },
 }

@@ -37,3 +37,13 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
+
+
+class TracebacksOnlyFilter(logging.Filter):
+    """For ``django.request``: keeps a failure's traceback (an exception Django handled itself, in
+    the admin) and drops its one-line echoes of 5xx answers ("Service Unavailable: /path"). The
+    service logs those already, with the request id, which Django's line, written after the
+    request's middleware has finished, no longer has."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.exc_info is not None

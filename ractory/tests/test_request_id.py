@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 
 import pytest
 from django.test import override_settings
 
+from ractory.api.logging import TracebacksOnlyFilter
 from tenants.roles import Role
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
@@ -144,6 +146,28 @@ def test_a_500_carries_the_request_id(api):
     assert response.status_code == 500
     assert response["X-Request-ID"] == "boom-1"
     assert response.json()["request_id"] == "boom-1"
+
+
+@override_settings(ROOT_URLCONF="ractory.tests.failing_urls")
+def test_a_500_is_logged_once_with_its_traceback_and_request_id(api, caplog):
+    caplog.set_level(logging.INFO)
+    response = api.get("/test/django-boom", HTTP_X_REQUEST_ID="boom-2")
+    assert response.status_code == 500
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert [record.name for record in errors] == ["ractory.errors"]  # no "Internal Server Error: …" echo
+    assert errors[0].exc_info is not None
+    assert errors[0].request_id == "boom-2"
+
+
+def test_django_request_keeps_tracebacks_and_drops_their_echoes():
+    keep = TracebacksOnlyFilter()
+    echo = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "Service Unavailable: %s", ("/x",), None)
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        failure = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "boom", (), sys.exc_info())
+    assert keep.filter(echo) is False
+    assert keep.filter(failure) is True
 
 
 def test_access_log_line_carries_the_request_id(api, caplog):
