@@ -223,6 +223,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 RATE_LIMIT_PER_MINUTE = env_int("RATE_LIMIT_PER_MINUTE", 600, minimum=1)
 RATE_LIMIT_COMPANY_PER_MINUTE = env_int("RATE_LIMIT_COMPANY_PER_MINUTE", 5 * RATE_LIMIT_PER_MINUTE, minimum=1)
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+# The reverse proxies in front of the service, whose X-Forwarded-For is believed for the client's
+# address (per-IP budgets); the same variable gunicorn reads. Empty: the peer address is the client.
+FORWARDED_ALLOW_IPS = frozenset(
+    address.strip() for address in os.environ.get("FORWARDED_ALLOW_IPS", "").split(",") if address.strip()
+)
 RATE_LIMIT_KEY_PREFIX = os.environ.get("RATE_LIMIT_KEY_PREFIX", "ractory:ratelimit").strip()
 # Login throttling (api.md §8): failures per account (email) within a window, attempts per client IP.
 LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 10, minimum=1)

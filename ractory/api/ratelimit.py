@@ -304,7 +304,22 @@ def spend(primary: Budget, *others: Budget, store=None) -> RateLimitState:
 
 
 def client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    """The address a request came from, for the per-IP budgets (anonymous requests, logins).
+
+    The peer address, unless the peer is one of ``FORWARDED_ALLOW_IPS`` (the reverse proxies in
+    front of the service): then the nearest address in ``X-Forwarded-For`` that is not such a
+    proxy. gunicorn does not do this itself. Addresses a client writes into the header before the
+    proxies' own are never believed: only what the trusted proxies appended counts.
+    """
+    peer = request.META.get("REMOTE_ADDR") or "unknown"
+    trusted = settings.FORWARDED_ALLOW_IPS
+    if peer not in trusted:
+        return peer
+    forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    for hop in reversed(forwarded):
+        if hop not in trusted:
+            return hop
+    return peer
 
 
 def spend_for_anonymous(request, store=None) -> RateLimitState:

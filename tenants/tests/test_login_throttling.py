@@ -199,6 +199,53 @@ def test_one_address_has_a_budget_of_login_attempts(user, login, settings, froze
     assert login(ip="198.51.100.7").status_code == 200
 
 
+PROXY = "192.0.2.10"
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_address_budget(user, api, settings, frozen_time, problem):
+    """The per-IP budget is the client's, read from X-Forwarded-For as the proxy appended it."""
+    settings.LOGIN_ATTEMPTS_PER_IP_PER_MINUTE = 2
+    settings.FORWARDED_ALLOW_IPS = frozenset({PROXY})
+
+    def via_proxy(client_address: str, password: str = PASSWORD, claimed: str = ""):
+        forwarded = f"{claimed}, {client_address}" if claimed else client_address
+        return api.post(
+            LOGIN,
+            {"email": EMAIL, "password": password},
+            format="json",
+            REMOTE_ADDR=PROXY,
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+    spent = [via_proxy("203.0.113.5", "wrong").status_code for _ in range(2)]
+    refused = via_proxy("203.0.113.5")
+    # What a client writes in front of the proxy's own entry is not believed.
+    spoofed = via_proxy("203.0.113.5", claimed="198.51.100.99")
+    other_client = via_proxy("203.0.113.6")
+
+    assert spent == [401, 401]
+    problem(refused, 429, "too_many_login_attempts")
+    problem(spoofed, 429, "too_many_login_attempts")
+    assert other_client.status_code == 200, other_client.content
+
+
+def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(user, api, settings, frozen_time, problem):
+    settings.LOGIN_ATTEMPTS_PER_IP_PER_MINUTE = 2
+    settings.FORWARDED_ALLOW_IPS = frozenset()
+    answers = [
+        api.post(
+            LOGIN,
+            {"email": EMAIL, "password": "wrong" if n < 2 else PASSWORD},
+            format="json",
+            REMOTE_ADDR="203.0.113.7",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",  # a new address each time: not believed
+        )
+        for n in range(3)
+    ]
+    assert [answer.status_code for answer in answers[:2]] == [401, 401]
+    problem(answers[2], 429, "too_many_login_attempts")
+
+
 def test_the_address_budget_has_a_sensible_default(settings):
     assert settings.LOGIN_ATTEMPTS_PER_IP_PER_MINUTE == 20
     assert settings.LOGIN_FAILURES_PER_ACCOUNT == 10
