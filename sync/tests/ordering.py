@@ -12,7 +12,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import connections, transaction
+import pytest
+from django.db import connection, connections, transaction
+
+# The marks of a module of concurrent writers: PostgreSQL only, each thread on a connection of its
+# own that commits (``transaction=True``).
+CONCURRENT_WRITERS = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="needs PostgreSQL: SQLite serialises writers, so there is no concurrency to test",
+    ),
+    pytest.mark.django_db(transaction=True),
+]
 
 WAIT_LIMIT_SECONDS = 20  # a bound for a failing case, never reached when the locks work
 

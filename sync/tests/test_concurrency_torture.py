@@ -52,15 +52,9 @@ from .invariants import (
     orphans,
     parent_links,
 )
+from .ordering import CONCURRENT_WRITERS
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs PostgreSQL: SQLite serialises writers, so there is no concurrency to test",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = CONCURRENT_WRITERS
 
 SOURCE = "TORTURE"
 REPLAYED = "Idempotent-Replayed"

@@ -10,22 +10,14 @@ the stale ones and skips the row as ``unchanged`` although it commits last.
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
 from assemblies.models import Component, Job
 
 from .factories import SyncClient, freshen_key
 from .mes import eryxon_client, put, success
-from .ordering import response_of, run_in_order
+from .ordering import CONCURRENT_WRITERS, response_of, run_in_order
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs PostgreSQL: SQLite serialises writers, so there is no concurrency to test",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = CONCURRENT_WRITERS
 
 
 @pytest.fixture

@@ -13,23 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
 
 from assemblies.models import Component, Job, Operation, Part, Piece, Project
 from sync.models import SyncRun
 
 from .factories import SyncClient, freshen_key
 from .mes import bulk, eryxon_client, put, success
-from .ordering import response_of, run_in_order
+from .ordering import CONCURRENT_WRITERS, response_of, run_in_order
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs PostgreSQL: SQLite serialises writers, so there is no concurrency to test",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = CONCURRENT_WRITERS
 
 SOURCE = "SAP"
 CHILDREN = 50

@@ -11,20 +11,14 @@ import threading
 import uuid
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from sync import idempotency
 
 from .factories import MODELS, SyncClient, freshen_key, new_guid
+from .ordering import CONCURRENT_WRITERS
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs PostgreSQL: SQLite serialises writers, so there is no concurrency to test",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = CONCURRENT_WRITERS
 
 ROUNDS = 3
 BATCH = 1000
