@@ -32,21 +32,21 @@ from assemblies.models import (
     cell_name_key,
 )
 
-from .api.mes_serializers import (
-    CellSyncItemSerializer,
-    JobSyncItemSerializer,
-    MesSyncItemSerializer,
-    OperationSyncItemSerializer,
-    PartSyncItemSerializer,
-    ResourceSyncItemSerializer,
-)
-from .api.serializers import (
+from .items import (
     ArticleSyncItemSerializer,
     AssemblySyncItemSerializer,
     ComponentSyncItemSerializer,
     PieceSyncItemSerializer,
     ProjectSyncItemSerializer,
     SyncItemSerializer,
+)
+from .mes_items import (
+    CellSyncItemSerializer,
+    JobSyncItemSerializer,
+    MesSyncItemSerializer,
+    OperationSyncItemSerializer,
+    PartSyncItemSerializer,
+    ResourceSyncItemSerializer,
 )
 from .validation import ItemValidator
 
