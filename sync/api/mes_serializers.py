@@ -36,12 +36,3 @@ class MesBulkResultSerializer(serializers.Serializer):
     unchanged = serializers.IntegerField()
     errors = serializers.IntegerField()
     results = MesItemResultSerializer(many=True)
-
-
-def envelope(name: str, data: serializers.Serializer) -> serializers.Serializer:
-    """The success envelope ``{"success": true, "data": …}`` around a result serializer."""
-    return type(
-        name,
-        (serializers.Serializer,),
-        {"success": serializers.BooleanField(default=True), "data": data},
-    )()

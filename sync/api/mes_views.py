@@ -210,7 +210,9 @@ def _envelope(name: str, data) -> serializers.Serializer:
     return type(name, (serializers.Serializer,), {"success": serializers.BooleanField(), "data": data})
 
 
-def _single_view_for(entity: SyncEntity) -> type[MesSingleSyncView]:
+def described_single_sync_endpoint(view: type[MesSingleSyncView]) -> type[MesSingleSyncView]:
+    """Gives a ``PUT /api-{entity}/sync`` class its own OpenAPI body, examples and description."""
+    entity = view.entity
     name = entity.singular.capitalize()
     external_id = EXAMPLES[entity.plural]["external_id"]
     response = _envelope(f"Mes{name}SyncResponse", MesSingleResultSerializer())
@@ -247,7 +249,9 @@ def _single_view_for(entity: SyncEntity) -> type[MesSingleSyncView]:
         "(same canonical hash) is unchanged and not written. Any invalid field: 422, nothing written."
         + (" Nested items are written with the item or not at all." if entity.nested else "")
     )
-    return type(f"Mes{name}SyncView", (MesSingleSyncView,), {"entity": entity, "put": put, "__doc__": put.__doc__})
+    view.put = put
+    view.__doc__ = put.__doc__
+    return view
 
 
 def _bulk_example(entity: SyncEntity) -> dict[str, Any]:
@@ -275,7 +279,9 @@ def _bulk_example(entity: SyncEntity) -> dict[str, Any]:
     }
 
 
-def _bulk_view_for(entity: SyncEntity) -> type[MesBulkSyncView]:
+def described_bulk_sync_endpoint(view: type[MesBulkSyncView]) -> type[MesBulkSyncView]:
+    """Gives a ``POST /api-{entity}/bulk-sync`` class its own OpenAPI body, examples and description."""
+    entity = view.entity
     name = entity.singular.capitalize()
     wrapper = type(
         f"Mes{name}BulkSyncRequest",
@@ -304,8 +310,72 @@ def _bulk_view_for(entity: SyncEntity) -> type[MesBulkSyncView]:
         "valid items (whole trees) are written and invalid ones reported with their index and "
         "field paths; atomic=true: any invalid item makes the request 422 with nothing written."
     )
-    return type(f"Mes{name}BulkSyncView", (MesBulkSyncView,), {"entity": entity, "post": post, "__doc__": post.__doc__})
+    view.post = post
+    view.__doc__ = post.__doc__
+    return view
 
 
-MES_SINGLE_VIEWS = {plural: _single_view_for(entity) for plural, entity in MES_ENTITIES.items()}
-MES_BULK_VIEWS = {plural: _bulk_view_for(entity) for plural, entity in MES_ENTITIES.items()}
+@described_single_sync_endpoint
+class MesCellSyncView(MesSingleSyncView):
+    entity = MES_ENTITIES["cells"]
+
+
+@described_bulk_sync_endpoint
+class MesCellBulkSyncView(MesBulkSyncView):
+    entity = MES_ENTITIES["cells"]
+
+
+@described_single_sync_endpoint
+class MesResourceSyncView(MesSingleSyncView):
+    entity = MES_ENTITIES["resources"]
+
+
+@described_bulk_sync_endpoint
+class MesResourceBulkSyncView(MesBulkSyncView):
+    entity = MES_ENTITIES["resources"]
+
+
+@described_single_sync_endpoint
+class MesJobSyncView(MesSingleSyncView):
+    entity = MES_ENTITIES["jobs"]
+
+
+@described_bulk_sync_endpoint
+class MesJobBulkSyncView(MesBulkSyncView):
+    entity = MES_ENTITIES["jobs"]
+
+
+@described_single_sync_endpoint
+class MesPartSyncView(MesSingleSyncView):
+    entity = MES_ENTITIES["parts"]
+
+
+@described_bulk_sync_endpoint
+class MesPartBulkSyncView(MesBulkSyncView):
+    entity = MES_ENTITIES["parts"]
+
+
+@described_single_sync_endpoint
+class MesOperationSyncView(MesSingleSyncView):
+    entity = MES_ENTITIES["operations"]
+
+
+@described_bulk_sync_endpoint
+class MesOperationBulkSyncView(MesBulkSyncView):
+    entity = MES_ENTITIES["operations"]
+
+
+MES_SINGLE_VIEWS = {
+    view.entity.plural: view
+    for view in (MesCellSyncView, MesResourceSyncView, MesJobSyncView, MesPartSyncView, MesOperationSyncView)
+}
+MES_BULK_VIEWS = {
+    view.entity.plural: view
+    for view in (
+        MesCellBulkSyncView,
+        MesResourceBulkSyncView,
+        MesJobBulkSyncView,
+        MesPartBulkSyncView,
+        MesOperationBulkSyncView,
+    )
+}

@@ -190,7 +190,7 @@ def run_sync_request(
 
 
 class RactorySyncView(StrictAPIView):
-    """Base of the five sync endpoints; ``entity`` says which (see ``sync_view_for``)."""
+    """Base of the five sync endpoints (``ProjectSyncView`` …); ``entity`` says which."""
 
     entity: SyncEntity
     permission_classes = [CanSyncWrite]
@@ -213,8 +213,10 @@ class RactorySyncView(StrictAPIView):
         )
 
 
-def _sync_view_for(entity: SyncEntity) -> type[RactorySyncView]:
-    """One endpoint class per entity, so each has its own request and response schema."""
+def described_sync_endpoint(view: type[RactorySyncView]) -> type[RactorySyncView]:
+    """Gives a sync endpoint class (one per entity) its own OpenAPI request body, examples and
+    description, from its ``entity``."""
+    entity = view.entity
     wrapper = inline_serializer(
         f"{entity.singular.capitalize()}SyncRequest",
         {entity.plural: entity.item_serializer(many=True)},
@@ -262,11 +264,9 @@ def _sync_view_for(entity: SyncEntity) -> type[RactorySyncView]:
         "the cascade. Rows missing from the request are never touched. All items are validated "
         "first; any invalid item rejects the whole request (422) unless atomic=false."
     )
-    return type(
-        f"{entity.singular.capitalize()}SyncView",
-        (RactorySyncView,),
-        {"entity": entity, "post": post, "__doc__": post.__doc__},
-    )
+    view.post = post
+    view.__doc__ = post.__doc__
+    return view
 
 
 def _example_fields(entity: SyncEntity) -> dict:
@@ -295,7 +295,35 @@ def _example_fields(entity: SyncEntity) -> dict:
     return examples[entity.plural]
 
 
-SYNC_VIEWS = {plural: _sync_view_for(entity) for plural, entity in SYNC_ENTITIES.items()}
+@described_sync_endpoint
+class ProjectSyncView(RactorySyncView):
+    entity = SYNC_ENTITIES["projects"]
+
+
+@described_sync_endpoint
+class ComponentSyncView(RactorySyncView):
+    entity = SYNC_ENTITIES["components"]
+
+
+@described_sync_endpoint
+class AssemblySyncView(RactorySyncView):
+    entity = SYNC_ENTITIES["assemblies"]
+
+
+@described_sync_endpoint
+class PieceSyncView(RactorySyncView):
+    entity = SYNC_ENTITIES["pieces"]
+
+
+@described_sync_endpoint
+class ArticleSyncView(RactorySyncView):
+    entity = SYNC_ENTITIES["articles"]
+
+
+SYNC_VIEWS = {
+    view.entity.plural: view
+    for view in (ProjectSyncView, ComponentSyncView, AssemblySyncView, PieceSyncView, ArticleSyncView)
+}
 
 
 # --- Sync runs --------------------------------------------------------------------------------
