@@ -8,7 +8,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from ractory.api.filters import StrictBooleanFilter, StrictDateTimeFilter
-from ractory.api.problems import BadRequest, Conflict, FieldError, NotFound
+from ractory.api.problems import BadRequest, Conflict, NotFound
+from ractory.refusals import FieldError
 
 from .models import Article, Assembly, Component, Piece, Project
 

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ractory.api.problems import Conflict, NotFound
+from ractory.refusals import NoSuchRow, StateConflict
 
 from .cascade import CASCADES, ENTITY_NAMES, PARENT_FIELDS, link_hops
 from .locking import for_update_in_lock_order, rows_for_share
@@ -135,7 +135,7 @@ def soft_delete(*, model, row, actor: Actor) -> int:
     now = timezone.now()
     with transaction.atomic():
         if not model.objects.filter(pk=row.pk, is_active=True).update(is_active=False, deleted_at=now, updated_at=now):
-            raise NotFound()  # deleted meanwhile by another request
+            raise NoSuchRow()  # deleted meanwhile by another request
         touched = cascade_soft_delete_from(model=model, company_id=row.company_id, root_ids=[row.pk], now=now)
         record_soft_deletes(
             model=model, company_id=row.company_id, roots=[(row.pk, row.guid)], touched=touched, actor=actor
@@ -169,7 +169,7 @@ def restore(*, model, row, actor: Actor) -> int:
                     .values("is_active")
                 )
                 if not parent.get()["is_active"]:
-                    raise Conflict(
+                    raise StateConflict(
                         f"The {field.name} of this {ENTITY_NAMES[model]} is deleted; restore it first.",
                         code="parent_inactive",
                     )
@@ -177,7 +177,7 @@ def restore(*, model, row, actor: Actor) -> int:
             is_active=True, deleted_at=None, updated_at=now
         )
         if not restored:
-            raise NotFound()  # restored or re-stamped meanwhile
+            raise NoSuchRow()  # restored or re-stamped meanwhile
         for child, link in CASCADES[model]:
             deleted_with_row = child.objects.for_company(row.company_id).filter(
                 **{f"{link}_id": row.pk}, is_active=False, deleted_at=stamp

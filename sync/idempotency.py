@@ -1,8 +1,8 @@
-"""``Idempotency-Key`` on sync requests (api.md §5.6).
+"""``Idempotency-Key`` on sync requests: a retry gets the first answer, never a second write.
 
 The first request's status and body are stored in the same transaction as its writes; a retry
-with the same key and body replays them; the same key with another body is 422; the same key
-while the first request still runs is 409. Keys are per company.
+with the same key and body replays them; the same key with another body is refused; the same key
+while the first request still runs is refused. Keys are per company and live 24 hours.
 """
 
 from __future__ import annotations
@@ -13,29 +13,14 @@ from datetime import timedelta
 from django.db import connection
 from django.utils import timezone
 
-from ractory.api.problems import BadRequest, Conflict, FieldError, ValidationFailed
-
 from .models import IdempotencyRecord
+from .refusals import IdempotencyKeyReused, RequestInProgress
 
-HEADER = "HTTP_IDEMPOTENCY_KEY"
 LIFETIME = timedelta(hours=24)
 
 
-def idempotency_key(request) -> str | None:
-    raw = request.META.get(HEADER)
-    if raw is None:
-        return None
-    if not 1 <= len(raw) <= 255 or not all(" " <= character <= "~" for character in raw):
-        raise BadRequest(
-            "Idempotency-Key must be 1 to 255 printable ASCII characters.",
-            code="invalid_idempotency_key",
-            errors=[FieldError("/headers/Idempotency-Key", "invalid", "1 to 255 printable ASCII characters.")],
-        )
-    return raw
-
-
 def hold_key(*, company_id: int, key: str) -> None:
-    """Take the per-(company, key) lock for this transaction; 409 while another request holds it.
+    """Take the per-(company, key) lock for this transaction; refused while another request holds it.
 
     PostgreSQL: a transaction-scoped advisory lock. SQLite serialises writers already (the second
     request waits for the first and then finds its stored answer).
@@ -48,19 +33,13 @@ def hold_key(*, company_id: int, key: str) -> None:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s::int, %s::int)", [company_id % 2**31, key_hash])
         (acquired,) = cursor.fetchone()
     if not acquired:
-        raise Conflict(
-            "A request with this Idempotency-Key is still running; retry when it has finished.",
-            code="request_in_progress",
-        )
+        raise RequestInProgress("A request with this Idempotency-Key is still running; retry when it has finished.")
 
 
 def stored_answer(*, company_id: int, key: str, request_hash: str) -> IdempotencyRecord | None:
     record = IdempotencyRecord.objects.filter(company_id=company_id, key=key, expires_at__gt=timezone.now()).first()
     if record is not None and record.request_hash != request_hash:
-        raise ValidationFailed(
-            "This Idempotency-Key was used for a different request; use a new key.",
-            code="idempotency_key_reused",
-        )
+        raise IdempotencyKeyReused("This Idempotency-Key was used for a different request; use a new key.")
     return record
 
 

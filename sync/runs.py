@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from ractory.api.problems import FieldError
+from ractory.refusals import FieldError
 from tenants.caller import Caller
 
 from .models import SyncRun

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from assemblies.services import Actor, cascade_soft_delete_from, record_soft_deletes
-from ractory.api.problems import Forbidden, ValidationFailed, json_pointer
+from ractory.refusals import json_pointer
 from tenants.caller import Caller
 from tenants.models import Company
 
@@ -28,6 +28,7 @@ from .references import (
     resolve_external_parent,
     resolve_guid_parent,
 )
+from .refusals import CompanyMismatch, ItemsRefused
 from .uniqueness import enforce_live_uniqueness, parked_ids
 from .work import ERROR, INSERTED, UNCHANGED, UPDATED, ItemOutcome, SyncOutcome, Work
 from .writers import serialize_writers, upsert_rows
@@ -36,14 +37,14 @@ __all__ = ["ERROR", "INSERTED", "UNCHANGED", "UPDATED", "ItemOutcome", "SyncOutc
 
 
 def resolve_company(*, caller: Caller, works: list[Work], plural: str) -> Company | None:
-    """The one company of the batch. A non-SystemAdmin naming another company: 403 for all."""
+    """The one company of the batch. A non-SystemAdmin naming another company: the whole request
+    is refused (``CompanyMismatch``)."""
     named = [(work, work.cleaned["company_guid"]) for work in works if "company_guid" in work.cleaned]
     if not caller.is_system_admin:
         for work, guid in named:
             if guid != caller.company.guid:
-                raise Forbidden(
-                    f"Item {work.outcome.index} names company {guid}; you may only sync your own company.",
-                    code="company_mismatch",
+                raise CompanyMismatch(
+                    f"Item {work.outcome.index} names company {guid}; you may only sync your own company."
                 )
         return caller.company
     if not named:
@@ -76,7 +77,7 @@ def sync_items(
 ) -> SyncOutcome:
     """Validate and upsert one batch of items of ``entity`` (with their nested trees).
 
-    Atomic (the default): any invalid item raises ``ValidationFailed`` with every error of every
+    Atomic (the default): any invalid item raises ``ItemsRefused`` with every error of every
     item and nothing is written. ``atomic=False``: valid items (whole trees) are written, invalid
     ones are reported in the outcome. ``dry_run``: everything but the writes. ``wrapper``: the
     body key the items came in (default: the entity's plural; ``None`` for a single item that
@@ -125,14 +126,7 @@ def sync_items(
         elif work.outcome.action == UNCHANGED and work.tree_writes:
             work.outcome.action = UPDATED  # the item itself is as stored, but a nested row changes
     if atomic and result.count(ERROR):
-        failed = result.count(ERROR)
-        problem = ValidationFailed(
-            f"{failed} item{'s are' if failed != 1 else ' is'} invalid; nothing was written.",
-            errors=result.errors,
-        )
-        problem.company = company  # the run recording the refusal belongs to the target company
-        problem.failed_items = failed
-        raise problem
+        raise ItemsRefused(result)
     if not dry_run and company is not None:
         _write(order, company, actor or Actor())
     return result

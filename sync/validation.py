@@ -14,8 +14,8 @@ from typing import Any
 
 from ractory.api import serializers as strict
 from ractory.api import values
-from ractory.api.problems import FieldError, json_pointer
 from ractory.api.values import ValueProblem
+from ractory.refusals import FieldError, json_pointer
 
 Check = Callable[[Any], Any]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ractory.api.problems import FieldError, json_pointer
+from ractory.refusals import FieldError, json_pointer
 from tenants.models import Company
 
 from .entities import SyncEntity

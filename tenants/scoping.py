@@ -12,8 +12,9 @@ import uuid
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
-from ractory.api.problems import BadRequest, Conflict, FieldError, Forbidden, NotFound
+from ractory.api.problems import BadRequest, Conflict, Forbidden, NotFound
 from ractory.api.views import StrictAPIView
+from ractory.refusals import FieldError
 
 from .caller import Caller
 from .models import Company

@@ -18,7 +18,8 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from ractory.api.problems import BadRequest, Conflict, FieldError, Forbidden, ValidationFailed
+from ractory.api.problems import BadRequest, Conflict, Forbidden, ValidationFailed
+from ractory.refusals import FieldError
 
 from .caller import Caller
 from .models import ApiKey, Company, IssuedRefreshToken, User

@@ -20,11 +20,12 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from ractory.refusals import FieldError, Refusal, json_pointer
+
 from .problems import (
     PROBLEM_CONTENT_TYPE,
-    FieldError,
     Problem,
-    json_pointer,
+    problem_from_refusal,
     render_problem,
 )
 
@@ -98,6 +99,8 @@ def problem_for_exception(exc: BaseException) -> Problem | None:
     """The problem a known exception stands for, or ``None`` for a bug (answered 500)."""
     if isinstance(exc, Problem):
         return exc
+    if isinstance(exc, Refusal):
+        return problem_from_refusal(exc)
     if isinstance(exc, drf.ValidationError):
         errors = validation_errors(exc.detail)
         count = len(errors)

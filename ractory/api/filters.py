@@ -12,8 +12,10 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from ractory.refusals import FieldError
+
 from . import values
-from .problems import BadRequest, FieldError
+from .problems import BadRequest
 
 
 class StrictBooleanField(forms.Field):

@@ -7,7 +7,9 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from .problems import BadRequest, FieldError
+from ractory.refusals import FieldError
+
+from .problems import BadRequest
 
 MAX_LIMIT = 1000
 # The largest OFFSET both SQLite and PostgreSQL accept (a signed 64-bit integer).

@@ -8,23 +8,7 @@ from django.conf import settings
 from rest_framework.parsers import BaseParser
 
 from .problems import Problem
-
-
-class HugeInteger:
-    """Stands for a JSON integer too long to convert (Python refuses past 4300 digits).
-
-    It is a *value* problem, not a *shape* problem: item validation reports it as out of range
-    (422) instead of the parser failing the whole request.
-    """
-
-    __slots__ = ("digits", "negative")
-
-    def __init__(self, text: str) -> None:
-        self.negative = text.startswith("-")
-        self.digits = len(text) - self.negative
-
-    def __repr__(self) -> str:
-        return f"HugeInteger({self.digits} digits)"
+from .values import HugeInteger
 
 
 def _parse_int(text: str) -> int | HugeInteger:

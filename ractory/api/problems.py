@@ -1,7 +1,8 @@
 """RFC 9457 problem documents: the one shape of every error the API returns.
 
-Domain code raises a ``Problem`` (or one of its subclasses); the exception handler and the
-middleware render it with ``render_problem``, which is the one place deciding the body and its
+Views raise a ``Problem`` (or one of its subclasses); services raise domain refusals
+(``ractory.refusals``), which ``problem_from_refusal`` maps to problems. The exception handler and
+the middleware render a problem with ``render_problem``, which is the one place deciding the body and its
 content type: a problem document for the Ractory API, Eryxon's error envelope on the Eryxon MES
 paths (``/api-…``, api.md §9). The list of codes with their meaning is kept in ``docs/errors.md``.
 """
@@ -9,32 +10,15 @@ paths (``/api-…``, api.md §9). The list of codes with their meaning is kept i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from django.http import JsonResponse
 
+from ractory.refusals import FieldError, InvalidInput, NoSuchRow, NotPermitted, Refusal, StateConflict
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 ERYXON_CONTENT_TYPE = "application/json"
 ERYXON_PATH_PREFIX = "/api-"
-
-
-@dataclass(frozen=True)
-class FieldError:
-    """One error inside a request: where (a JSON Pointer), what (a stable code), and why."""
-
-    pointer: str
-    code: str
-    detail: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"pointer": self.pointer, "code": self.code, "detail": self.detail}
-
-
-def json_pointer(*parts: str | int) -> str:
-    """Build a JSON Pointer (RFC 6901) from path segments, escaping ``~`` and ``/``."""
-    escaped = (str(part).replace("~", "~0").replace("/", "~1") for part in parts)
-    return "/" + "/".join(escaped) if parts else ""
 
 
 # The problem classes: status → (type slug, title). The code of a problem may be more specific
@@ -59,7 +43,7 @@ PROBLEM_CLASSES: dict[int, tuple[str, str]] = {
 
 
 class Problem(Exception):
-    """An error answered with a problem document. Raise it from services and views."""
+    """An error answered with a problem document. Raised by views and the HTTP plumbing."""
 
     status = 400
     code = "bad_request"
@@ -125,6 +109,17 @@ class ServiceUnavailable(Problem):
     status = 503
     code = "database_unavailable"
     default_detail = "The database is unavailable; try again shortly."
+
+
+# Each kind of domain refusal and the status that answers it.
+REFUSAL_STATUSES: dict[type[Refusal], int] = {InvalidInput: 422, NotPermitted: 403, StateConflict: 409, NoSuchRow: 404}
+
+
+def problem_from_refusal(refusal: Refusal) -> Problem:
+    """The problem answering a service's refusal: its code, sentence and errors, with the status
+    of its kind (the nearest kind in its class's ancestry; 400 for a kind without one)."""
+    status = next((REFUSAL_STATUSES[kind] for kind in type(refusal).__mro__ if kind in REFUSAL_STATUSES), 400)
+    return Problem(refusal.detail, code=refusal.code, status=status, errors=refusal.errors)
 
 
 def problem_body(

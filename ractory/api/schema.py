@@ -7,10 +7,11 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework.permissions import AllowAny
 
+from ractory.refusals import FieldError
+
 from .problems import (
     ERYXON_CONTENT_TYPE,
     PROBLEM_CONTENT_TYPE,
-    FieldError,
     Problem,
     eryxon_body,
     is_eryxon_path,

@@ -16,7 +16,23 @@ import uuid
 
 from django.utils.dateparse import parse_datetime
 
-from .parsers import HugeInteger
+
+class HugeInteger:
+    """Stands for a JSON integer too long to convert (Python refuses past 4300 digits).
+
+    It is a *value* problem, not a *shape* problem: item validation reports it as out of range
+    (422) instead of the parser failing the whole request.
+    """
+
+    __slots__ = ("digits", "negative")
+
+    def __init__(self, text: str) -> None:
+        self.negative = text.startswith("-")
+        self.digits = len(text) - self.negative
+
+    def __repr__(self) -> str:
+        return f"HugeInteger({self.digits} digits)"
+
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 MAX_UTC_OFFSET = dt.timedelta(hours=16)  # exclusive: PostgreSQL's timestamptz input limit

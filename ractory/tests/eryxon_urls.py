@@ -13,8 +13,9 @@ from django.views.decorators.http import require_GET
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from ractory.api.problems import FieldError, ValidationFailed, json_pointer
+from ractory.api.problems import ValidationFailed
 from ractory.api.views import StrictAPIView
+from ractory.refusals import FieldError, json_pointer
 from ractory.tests.failing_urls import SECRET_MARKER
 from ractory.urls import handler400, handler403, handler404, handler500
 from ractory.urls import urlpatterns as service_urlpatterns

@@ -17,13 +17,12 @@ from ractory.api import ratelimit
 from ractory.api.problems import (
     ERYXON_CONTENT_TYPE,
     PROBLEM_CONTENT_TYPE,
-    FieldError,
     Problem,
     dotted_path,
     is_eryxon_path,
-    json_pointer,
     render_problem,
 )
+from ractory.refusals import FieldError, json_pointer
 from ractory.tests.failing_urls import SECRET_MARKER
 from tenants.roles import Role
 

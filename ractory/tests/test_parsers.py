@@ -10,7 +10,8 @@ import pytest
 from django.test import override_settings
 
 from ractory.api.parsers import HugeInteger, StrictJSONParser, nesting_depth, parse_json_body
-from ractory.api.problems import Problem, json_pointer
+from ractory.api.problems import Problem
+from ractory.refusals import json_pointer
 
 # --- nesting_depth ----------------------------------------------------------------------------
 

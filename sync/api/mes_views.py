@@ -15,14 +15,14 @@ from rest_framework import serializers
 
 from ractory.api.filters import boolean_query_parameter
 from ractory.api.parsers import parse_json_body
-from ractory.api.problems import FieldError, ValidationFailed, dotted_path
-from ractory.api.views import StrictAPIView
-from tenants.permissions import CanSyncWrite
+from ractory.api.problems import Problem, ValidationFailed, dotted_path
+from ractory.refusals import FieldError
 
 from ..entities import MES_ENTITIES, SyncEntity
-from ..services import ERROR, INSERTED, ItemOutcome, SyncOutcome
+from ..refusals import ItemsRefused
+from ..work import ERROR, INSERTED, ItemOutcome, SyncOutcome
+from .endpoint import SyncEndpoint, batch_items, refuse_too_many_rows
 from .mes_serializers import MesBulkResultSerializer, MesSingleResultSerializer
-from .views import batch_items, refuse_too_many_rows, run_sync_request
 
 ALTERNATIVE_WRAPPER = "items"  # Eryxon clients also send {"items": [...]}
 ACTIONS = {INSERTED: "created"}  # the engine's words → Eryxon's (updated, unchanged, error alike)
@@ -87,51 +87,32 @@ def bulk_answer(outcome: SyncOutcome) -> tuple[int, dict[str, Any]]:
     return 200, {"success": True, "data": data}
 
 
-class MesSyncView(StrictAPIView):
-    """Base of the ten MES sync endpoints; ``entity`` says which."""
+class MesSingleSyncView(SyncEndpoint):
+    """Base of the five ``PUT /api-{entity}/sync`` endpoints: one item, the body itself."""
 
-    entity: SyncEntity
-    permission_classes = [CanSyncWrite]
-    extra_error_statuses = (409,)
-
-
-class MesSingleSyncView(MesSyncView):
     def put(self, request):
         raw_body = request._request.body  # before DRF reads the stream
         if not raw_body.strip():  # DRF does not parse an empty body at all: it would be {}
             parse_json_body(raw_body)
         refuse_too_many_rows(self.entity, [request.data], "")
-        try:
-            return run_sync_request(
-                request,
-                raw_body=raw_body,
-                entity=self.entity,
-                items=[request.data],
-                wrapper=None,
-                answer=single_answer,
-                atomic=True,
-            )
-        except ValidationFailed as problem:
-            if problem.code != "validation_error" or not problem.errors:
-                raise
-            raise ValidationFailed(error_sentence(problem.errors, strip=0), errors=problem.errors) from None
+        return self.run_sync(request, raw_body=raw_body, items=[request.data], wrapper=None, render=single_answer)
+
+    def items_refused(self, refusal: ItemsRefused) -> Problem:
+        # Eryxon's clients show the message: it names the first wrong field, not a count.
+        return ValidationFailed(error_sentence(refusal.errors, strip=0), errors=refusal.errors)
 
 
-class MesBulkSyncView(MesSyncView):
+class MesBulkSyncView(SyncEndpoint):
+    """Base of the five ``POST /api-{entity}/bulk-sync`` endpoints: partial by default."""
+
     extra_query_parameters = ("atomic",)
 
     def post(self, request):
         atomic = boolean_query_parameter(request, "atomic", False)
         raw_body = request._request.body  # before DRF reads the stream
         items, wrapper = batch_items(request.data, self.entity, alternative=ALTERNATIVE_WRAPPER)
-        return run_sync_request(
-            request,
-            raw_body=raw_body,
-            entity=self.entity,
-            items=items,
-            wrapper=wrapper,
-            answer=bulk_answer,
-            atomic=atomic,
+        return self.run_sync(
+            request, raw_body=raw_body, items=items, wrapper=wrapper, render=bulk_answer, atomic=atomic
         )
 
 

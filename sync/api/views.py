@@ -1,215 +1,40 @@
-"""``POST /api/v1/sync/{entity}`` and ``GET /api/v1/sync/runs`` (api.md §5)."""
+"""The Ractory sync endpoints ``POST /api/v1/sync/{entity}``, and ``GET /api/v1/sync/runs``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import django_filters
-from django.conf import settings
-from django.db import transaction
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from assemblies.cascade import ENTITY_NAMES
-from assemblies.services import Actor
 from ractory.api.filters import StrictDateTimeFilter, boolean_query_parameter
-from ractory.api.problems import BadRequest, FieldError, ValidationFailed, json_pointer
-from ractory.api.views import StrictAPIView
-from tenants.permissions import CanReadEntities, CanSyncWrite
+from tenants.permissions import CanReadEntities
 from tenants.scoping import COMPANY_GUID_PARAMETER, TenantScopedAPIView
 
-from .. import idempotency
-from ..entities import MES_ENTITIES, SYNC_ENTITIES, SyncEntity
+from ..entities import SYNC_ENTITIES, SyncEntity
 from ..models import SyncRun
-from ..runs import RunContext, record_failed_run, record_run, request_hash
-from ..services import ERROR, INSERTED, UNCHANGED, UPDATED, SyncOutcome, sync_items
+from .endpoint import SyncEndpoint, batch_items
 from .serializers import SyncResultSerializer
 
-REPLAYED_HEADER = "Idempotent-Replayed"
 
-
-def batch_items(body: dict, entity: SyncEntity, *, alternative: str | None = None) -> tuple[list, str]:
-    """The item list of ``{"<plural>": [...]}`` (or ``{"<alternative>": [...]}``, the MES's
-    ``items``) and the key it came in; any other shape, or too many rows, is a 400."""
-    plural = entity.plural
-    keys = (plural, alternative) if alternative else (plural,)
-    shape = f'{{"{plural}": [...]}}' + (f' (or {{"{alternative}": [...]}})' if alternative else "")
-    unknown = [key for key in body if key not in keys]
-    if unknown:
-        raise BadRequest(
-            f"Unknown top-level key '{unknown[0]}'; the body is {shape}.",
-            code="unknown_top_level_key",
-            errors=[FieldError(json_pointer(key), "unknown_field", "Unknown top-level key.") for key in unknown],
-        )
-    sent = [key for key in keys if key in body]
-    if not sent:
-        raise BadRequest(
-            f"The body must be {shape}.",
-            code="missing_wrapper",
-            errors=[FieldError(f"/{plural}", "required", "This field is required.")],
-        )
-    if len(sent) > 1:
-        raise BadRequest(
-            f"The body must be {shape}. Send the items under one key, not both.",
-            code="two_wrappers",
-            errors=[FieldError(f"/{alternative}", "two_wrappers", f"Send either '{plural}' or '{alternative}'.")],
-        )
-    wrapper = sent[0]
-    items = body[wrapper]
-    if not isinstance(items, list):
-        raise BadRequest(
-            f"'{wrapper}' must be an array of items.",
-            code="wrapper_not_array",
-            errors=[FieldError(f"/{wrapper}", "not_a_list", "Must be an array.")],
-        )
-    refuse_too_many_rows(entity, items, f"/{wrapper}")
-    return items, wrapper
-
-
-def rows_to_write(entity: SyncEntity, items: list) -> int:
-    """How many rows the items would write: each item and every item nested in it (a job's parts
-    and their operations). Only counts list lengths: nothing is validated yet."""
-    count = 0
-    levels = [(entity, items)]
-    while levels:
-        current, batch = levels.pop()
-        count += len(batch)
-        for field, child_plural in current.nested.items():
-            child = MES_ENTITIES[child_plural]
-            levels += [(child, item[field]) for item in batch if type(item) is dict and type(item.get(field)) is list]
-    return count
-
-
-def refuse_too_many_rows(entity: SyncEntity, items: list, pointer: str) -> None:
-    """At most ``SYNC_MAX_ITEMS`` rows per request, nested ones included (api.md §5.1): a 400
-    before any validation, so an oversized request costs no more than counting it."""
-    limit = settings.SYNC_MAX_ITEMS
-    if len(items) > limit:
-        raise BadRequest(
-            f"{len(items)} items; at most {limit} are accepted per request.",
-            code="batch_too_large",
-            errors=[FieldError(pointer, "max_items", f"At most {limit} items.")],
-        )
-    rows = rows_to_write(entity, items) if entity.nested else len(items)
-    if rows > limit:
-        raise BadRequest(
-            f"{rows} rows ({len(items)} item{'s' if len(items) != 1 else ''} and {rows - len(items)} nested in "
-            f"{'them' if len(items) != 1 else 'it'}); "
-            f"at most {limit} are accepted per request.",
-            code="batch_too_large",
-            errors=[FieldError(pointer, "max_items", f"At most {limit} rows, nested items included.")],
-        )
-
-
-def run_sync_request(
-    request,
-    *,
-    raw_body: bytes,
-    entity: SyncEntity,
-    items: list,
-    answer: Callable[[SyncOutcome], tuple[int, dict]],
-    dry_run: bool = False,
-    atomic: bool = True,
-    wrapper: str | None = "",
-) -> Response:
-    """One sync request of any family: idempotency, the engine, the run record, in one transaction.
-
-    ``answer`` turns the engine's outcome into the status and body of the family's response
-    (stored verbatim for an ``Idempotency-Key`` replay). Refusals are recorded as failed runs and
-    re-raised for the exception handler to render. ``raw_body``: the body as sent (hashed for
-    idempotency), read before DRF parses it (``request._request.body``).
-    """
-    caller = request.user
-    path = request.path.rstrip("/")
-    context = RunContext(
-        caller=caller,
-        entity=entity.singular,
-        endpoint=f"{request.method} {path}",
-        request_id=getattr(request, "request_id", None),
-        request_hash=request_hash(request.method, path, request.META.get("QUERY_STRING", ""), raw_body),
-        item_count=len(items),
-        dry_run=dry_run,
-        atomic=atomic,
-        idempotency_key=idempotency.idempotency_key(request),
-    )
-    actor = Actor.of(caller, context.request_id)
-    try:
-        with transaction.atomic():
-            key = context.idempotency_key
-            if key is not None:
-                idempotency.hold_key(company_id=caller.company.pk, key=key)
-                stored = idempotency.stored_answer(
-                    company_id=caller.company.pk, key=key, request_hash=context.request_hash
-                )
-                if stored is not None:
-                    return Response(stored.response_body, status=stored.status_code, headers={REPLAYED_HEADER: "true"})
-            outcome = sync_items(
-                entity=entity,
-                caller=caller,
-                items=items,
-                dry_run=dry_run,
-                atomic=atomic,
-                actor=actor,
-                wrapper=wrapper,
-            )
-            status, body = answer(outcome)
-            record_run(
-                context,
-                status=outcome.status if items else SyncRun.Status.SUCCEEDED,
-                inserted=outcome.count(INSERTED),
-                updated=outcome.count(UPDATED),
-                unchanged=outcome.count(UNCHANGED),
-                errors=outcome.count(ERROR),
-                item_errors=outcome.errors,
-                company=outcome.company,
-            )
-            if key is not None:
-                idempotency.store_answer(
-                    company_id=caller.company.pk,
-                    key=key,
-                    request_hash=context.request_hash,
-                    status_code=status,
-                    body=body,
-                )
-    except ValidationFailed as problem:
-        if problem.code == "validation_error":
-            record_failed_run(
-                context,
-                item_errors=problem.errors,
-                failed_items=getattr(problem, "failed_items", 0),
-                company=getattr(problem, "company", None),
-            )
-        else:  # idempotency_key_reused: refused as a whole, but on record like every other refusal
-            record_failed_run(context)
-        raise
-    except Exception:  # 403, 409 (a concurrent write), 503 (the database), 500 (a bug): all on record
-        record_failed_run(context)
-        raise
-    return Response(body, status=status)
-
-
-class RactorySyncView(StrictAPIView):
+class RactorySyncView(SyncEndpoint):
     """Base of the five sync endpoints (``ProjectSyncView`` …); ``entity`` says which."""
 
-    entity: SyncEntity
-    permission_classes = [CanSyncWrite]
     extra_query_parameters = ("dry_run", "atomic")
-    extra_error_statuses = (409,)
 
     def post(self, request):
         dry_run = boolean_query_parameter(request, "dry_run", False)
         atomic = boolean_query_parameter(request, "atomic", True)
         raw_body = request._request.body  # before DRF reads the stream
         items, _ = batch_items(request.data, self.entity)
-        return run_sync_request(
+        return self.run_sync(
             request,
             raw_body=raw_body,
-            entity=self.entity,
             items=items,
             dry_run=dry_run,
             atomic=atomic,
-            answer=lambda outcome: (200, outcome.as_response()),
+            render=lambda outcome: (200, outcome.as_response()),
         )
 
 

@@ -18,8 +18,8 @@ from django.test import override_settings
 from rest_framework import serializers
 
 from ractory.api.parsers import HugeInteger
-from ractory.api.problems import json_pointer
 from ractory.api.serializers import StrictCharField, StrictSerializer
+from ractory.refusals import json_pointer
 from sync.entities import SYNC_ENTITIES
 from sync.tests.test_sync_item_validation import REQUIRED_ON_INSERT, SPEC, Spec
 from sync.validation import ItemValidator

@@ -8,9 +8,10 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from ractory.api.filters import StrictBooleanFilter
-from ractory.api.problems import FieldError, Forbidden, ValidationFailed
+from ractory.api.problems import Forbidden, ValidationFailed
 from ractory.api.responses import SecretResponse
 from ractory.api.views import StrictAPIView
+from ractory.refusals import FieldError
 
 from .. import services
 from ..models import ApiKey, Company, User

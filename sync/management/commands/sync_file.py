@@ -21,15 +21,15 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from assemblies.services import Actor
 from ractory.api import serializers as strict
 from ractory.api.parsers import HugeInteger
-from ractory.api.problems import FieldError, Problem, ValidationFailed
+from ractory.refusals import FieldError, Refusal
 from sync.entities import MES_ENTITIES, SYNC_ENTITIES, SyncEntity
-from sync.runs import RunContext, record_failed_run, record_run, request_hash
-from sync.services import ERROR, INSERTED, UNCHANGED, UPDATED, sync_items
+from sync.refusals import ItemsRefused
+from sync.runner import SyncRequest, run_sync
+from sync.runs import request_hash
+from sync.work import ERROR, INSERTED, UNCHANGED, UPDATED
 from tenants.caller import Caller
 from tenants.management.commands._arguments import company_by_guid
 from tenants.roles import Role
@@ -442,59 +442,33 @@ class Command(BaseCommand):
     # --- batches --------------------------------------------------------------------------------
 
     def _run_batch(self, batch: list[Row], totals: Totals) -> str | None:
-        """Sync one batch in its own transaction and record its run. Returns a description of
-        the batch when an atomic batch was refused, None otherwise."""
+        """Sync one batch through the runner (its own transaction and sync run). Returns a
+        description of the batch when an atomic batch was refused, None otherwise."""
         entity, company_guid = self.entity, str(self.company.guid)
         items = [row.item for row in batch]
-        if entity.names_company:  # MES items carry no company: they are the caller's, --company
+        if entity.names_company:  # an item naming no company is for --company
             for item in items:
                 if isinstance(item, dict) and "company_guid" not in item:
                     item["company_guid"] = company_guid
-        context = RunContext(
+        request = SyncRequest(
             caller=self.caller,
-            entity=entity.singular,
+            entity=entity,
+            items=items,
             endpoint=ENDPOINT,
-            request_id=None,
             request_hash=_batch_hash(entity.plural, items, dry_run=self.dry_run, atomic=self.atomic),
-            item_count=len(items),
             dry_run=self.dry_run,
             atomic=self.atomic,
         )
         lines = f"lines {batch[0].line}-{batch[-1].line}"
         try:
-            with transaction.atomic():
-                outcome = sync_items(
-                    entity=entity,
-                    caller=self.caller,
-                    items=items,
-                    dry_run=self.dry_run,
-                    atomic=self.atomic,
-                    actor=Actor(),
-                )
-                record_run(
-                    context,
-                    status=outcome.status,
-                    inserted=outcome.count(INSERTED),
-                    updated=outcome.count(UPDATED),
-                    unchanged=outcome.count(UNCHANGED),
-                    errors=outcome.count(ERROR),
-                    item_errors=outcome.errors,
-                    company=outcome.company,
-                )
-        except ValidationFailed as problem:
-            record_failed_run(
-                context,
-                item_errors=problem.errors,
-                failed_items=getattr(problem, "failed_items", 0),
-                company=getattr(problem, "company", None),
-            )
-            self._report(batch, problem.errors)
-            totals.errors += getattr(problem, "failed_items", 0)
+            outcome = run_sync(request).outcome
+        except ItemsRefused as refusal:
+            self._report(batch, refusal.errors)
+            totals.errors += refusal.failed_items
             totals.failed_batches += 1
             return lines
-        except Problem as problem:  # refused as a whole (403): an item names another company
-            record_failed_run(context)
-            message = f"batch {totals.batches} ({lines}) was refused as a whole: {problem.detail}"
+        except Refusal as refusal:  # refused as a whole: an item names another company
+            message = f"batch {totals.batches} ({lines}) was refused as a whole: {refusal.detail}"
             for row in batch:
                 named = row.item.get("company_guid") if isinstance(row.item, dict) else None
                 if _names_other_company(named, self.company.guid):
