@@ -1,13 +1,14 @@
-"""The per-entity descriptions that drive the one generic sync service (architecture.md §2).
+"""The per-entity descriptions that drive the one generic sync engine (``sync.services``).
 
-An entity is its model, its item serializer, its upsert key, its references to parents, its
+An entity is its model, its item serializer, its family, its references to parents, its
 consistency and live-uniqueness rules and, for the MES, its nested children. Nothing else in
-the sync path knows which entity it is working on.
+the sync path knows which entity it is working on, nor which family.
 
-Two families share the engine: Ractory entities are keyed by (company, guid) and name parents by
-guid (``ParentLink``); MES entities are keyed by (company, external_source, external_id), name
-parents by external id (``ExternalParent``) or a cell by name (``CellReference``), and detect
-unchanged items by ``sync_hash``.
+Two families share the engine (``Family``): Ractory entities are keyed by (company, guid), name
+their company and their parents by guid (``ParentLink``) and find unchanged items by comparing
+fields; MES entities are keyed by (company, external_source, external_id), are the caller's,
+name parents by external id or nesting (``ExternalParent``) or a cell by name
+(``CellReference``), and find unchanged items by ``sync_hash``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from .items import (
     ProjectSyncItemSerializer,
     SyncItemSerializer,
 )
+from .keys import GUID_KEY, NATURAL_KEY, UpsertKey
 from .mes_items import (
     CellSyncItemSerializer,
     JobSyncItemSerializer,
@@ -48,73 +50,17 @@ from .mes_items import (
     PartSyncItemSerializer,
     ResourceSyncItemSerializer,
 )
+from .planning import COMPARED_FIELDS, HASHED_ITEMS, ComparedFields, HashedItems
+from .references import (
+    CallersCompany,
+    CellReference,
+    ExternalParent,
+    ItemsNameCompany,
+    ParentLink,
+    Reference,
+    SameParent,
+)
 from .validation import ItemValidator
-
-
-@dataclass(frozen=True)
-class ParentLink:
-    """A foreign key the client names by the parent's guid (``<name>_guid``)."""
-
-    name: str  # the model's FK field, e.g. "project"
-    model: type[models.Model]
-    nullable: bool = False  # piece → assembly may be null
-    immutable: bool = True  # fixed once the row exists (children copy it), data-model §3.0
-
-    @property
-    def input_field(self) -> str:
-        return f"{self.name}_guid"
-
-    @property
-    def input_fields(self) -> tuple[str, ...]:
-        return (self.input_field,)
-
-    @property
-    def column(self) -> str:
-        return f"{self.name}_id"
-
-
-class MesReference:
-    """What every MES reference shares: the FK column it fills (``<name>_id``), never null, and
-    free to change on update (no MES row copies its grandparents, data-model §4.6)."""
-
-    name: str
-    immutable = False
-    nullable = False
-
-    @property
-    def column(self) -> str:
-        return f"{self.name}_id"
-
-
-@dataclass(frozen=True)
-class ExternalParent(MesReference):
-    """An MES parent named by its ``external_id`` within the item's ``external_source``
-    (``job_external_id``), or implied by nesting: a part inside a job's ``parts`` belongs to
-    that job (data-model §4.6)."""
-
-    name: str  # the model's FK field, e.g. "job"
-    model: type[models.Model]
-    input_field: str  # "job_external_id"
-    nested_in: str  # the plural of the parent entity whose nested items have it implicitly
-
-    @property
-    def input_fields(self) -> tuple[str, ...]:
-        return (self.input_field,)
-
-
-@dataclass(frozen=True)
-class CellReference(MesReference):
-    """An operation's cell: by name among the company's live cells, case-insensitively, or by
-    ``external_id`` within the operation's source. Exactly one of the two (§4.5, §4.6)."""
-
-    name: str = "cell"
-    model: type[models.Model] = Cell
-    by_name: str = "cell_name"
-    by_external_id: str = "cell_external_id"
-
-    @property
-    def input_fields(self) -> tuple[str, ...]:
-        return (self.by_name, self.by_external_id)
 
 
 @dataclass(frozen=True)
@@ -128,18 +74,23 @@ class LiveUnique:
 
 
 @dataclass(frozen=True)
-class SameParent:
-    """Consistency rule: the item's ``parent``'s own ``via`` link equals the item's ``via``.
+class Family:
+    """What the entities of one API family have in common; the engine reads these instead of
+    asking which family an entity belongs to."""
 
-    ``SameParent("component", "project")``: the component named must belong to the project named.
-    """
+    name: str
+    item_base: type[SyncItemSerializer] | type[MesSyncItemSerializer]  # the fields every item has
+    key: UpsertKey
+    company: ItemsNameCompany | CallersCompany  # where an item's company comes from
+    change_detection: ComparedFields | HashedItems  # how an unchanged item is found
+    # Writers of one company's tables take turns (an advisory lock per table): a concurrent
+    # insert of the same new row is then classified after the first commits (merged, never
+    # overwritten with defaults), and the live business keys are judged on committed state.
+    writers_take_turns: bool
 
-    parent: str
-    via: str
 
-
-GUID_KEY = ("guid",)
-NATURAL_KEY = ("external_source", "external_id")
+RACTORY = Family("ractory", SyncItemSerializer, GUID_KEY, ItemsNameCompany(), COMPARED_FIELDS, writers_take_turns=False)
+MES = Family("mes", MesSyncItemSerializer, NATURAL_KEY, CallersCompany(), HASHED_ITEMS, writers_take_turns=True)
 
 
 @dataclass(frozen=True)
@@ -148,28 +99,15 @@ class SyncEntity:
     singular: str  # for messages and sync runs
     model: type[models.Model]
     item_serializer: type[SyncItemSerializer] | type[MesSyncItemSerializer]
-    parents: tuple[ParentLink | ExternalParent | CellReference, ...] = ()
+    family: Family
+    parents: tuple[Reference, ...] = ()
     consistency: tuple[SameParent, ...] = field(default=())
     unique_live: tuple[LiveUnique, ...] = ()
 
     @property
-    def is_mes(self) -> bool:
-        return issubclass(self.item_serializer, MesSyncItemSerializer)
-
-    @property
     def key(self) -> tuple[str, ...]:
-        """The upsert key within the company (and the ``ON CONFLICT`` target)."""
-        return NATURAL_KEY if self.is_mes else GUID_KEY
-
-    @property
-    def hashed(self) -> bool:
-        """Unchanged items are found by ``sync_hash`` (MES, data-model §4.7), not by comparison."""
-        return self.is_mes
-
-    @property
-    def names_company(self) -> bool:
-        """Ractory items name their company (``company_guid``); MES items are the caller's."""
-        return not self.is_mes
+        """The upsert key's fields within the company (and the ``ON CONFLICT`` target)."""
+        return self.family.key.fields
 
     @property
     def nested(self) -> dict[str, str]:
@@ -190,8 +128,7 @@ class SyncEntity:
     @cached_property
     def data_fields(self) -> tuple[str, ...]:
         """The item's own stored fields (not the shared ones, not references, not ignored)."""
-        base = MesSyncItemSerializer if self.is_mes else SyncItemSerializer
-        skipped = set(base().fields) | set(self.ignored_fields) | set(self.nested)
+        skipped = set(self.family.item_base().fields) | set(self.ignored_fields) | set(self.nested)
         skipped |= {name for parent in self.parents for name in parent.input_fields}
         return tuple(name for name in self.validator.field_names if name not in skipped)
 
@@ -228,13 +165,14 @@ COMPONENT = ParentLink("component", Component)
 SYNC_ENTITIES: dict[str, SyncEntity] = {
     entity.plural: entity
     for entity in (
-        SyncEntity("projects", "project", Project, ProjectSyncItemSerializer),
-        SyncEntity("components", "component", Component, ComponentSyncItemSerializer, parents=(PROJECT,)),
+        SyncEntity("projects", "project", Project, ProjectSyncItemSerializer, RACTORY),
+        SyncEntity("components", "component", Component, ComponentSyncItemSerializer, RACTORY, parents=(PROJECT,)),
         SyncEntity(
             "assemblies",
             "assembly",
             Assembly,
             AssemblySyncItemSerializer,
+            RACTORY,
             parents=(PROJECT, COMPONENT),
             consistency=(SameParent("component", "project"),),
         ),
@@ -243,6 +181,7 @@ SYNC_ENTITIES: dict[str, SyncEntity] = {
             "piece",
             Piece,
             PieceSyncItemSerializer,
+            RACTORY,
             parents=(PROJECT, COMPONENT, ParentLink("assembly", Assembly, nullable=True, immutable=False)),
             consistency=(SameParent("component", "project"), SameParent("assembly", "component")),
         ),
@@ -251,6 +190,7 @@ SYNC_ENTITIES: dict[str, SyncEntity] = {
             "article",
             Article,
             ArticleSyncItemSerializer,
+            RACTORY,
             parents=(PROJECT, COMPONENT),
             consistency=(SameParent("component", "project"),),
         ),
@@ -269,15 +209,17 @@ MES_ENTITIES: dict[str, SyncEntity] = {
             "cell",
             Cell,
             CellSyncItemSerializer,
+            MES,
             unique_live=(LiveUnique("name", fold=cell_name_key),),
         ),
-        SyncEntity("resources", "resource", Resource, ResourceSyncItemSerializer),
-        SyncEntity("jobs", "job", Job, JobSyncItemSerializer, unique_live=(LiveUnique("job_number"),)),
+        SyncEntity("resources", "resource", Resource, ResourceSyncItemSerializer, MES),
+        SyncEntity("jobs", "job", Job, JobSyncItemSerializer, MES, unique_live=(LiveUnique("job_number"),)),
         SyncEntity(
             "parts",
             "part",
             Part,
             PartSyncItemSerializer,
+            MES,
             parents=(JOB,),
             unique_live=(LiveUnique("part_number", scope="job"),),
         ),
@@ -286,6 +228,7 @@ MES_ENTITIES: dict[str, SyncEntity] = {
             "operation",
             Operation,
             OperationSyncItemSerializer,
+            MES,
             parents=(PART, CellReference()),
             unique_live=(LiveUnique("sequence", scope="part"),),
         ),

@@ -11,12 +11,14 @@ import hashlib
 import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tenants.models import Company
 
-from .entities import ExternalParent, SyncEntity
 from .work import INSERTED, UNCHANGED, UPDATED, Work, jsonable
+
+if TYPE_CHECKING:
+    from .entities import SyncEntity
 
 
 def as_bytes(value):
@@ -141,7 +143,7 @@ def plan_hashed(entity: SyncEntity, company: Company, work: Work, written_fields
     for parent in entity.parents:
         # A nested item names its parent by nesting: hashed as if it had named it, so the same
         # row sent nested or at the top level has one hash, and a move to another parent is a change.
-        if isinstance(parent, ExternalParent) and isinstance(work.parent_ids.get(parent.name), Work):
+        if isinstance(work.parent_ids.get(parent.name), Work):
             canonical[parent.input_field] = work.parent.cleaned.get("external_id")
     digest = sync_hash(canonical)
     stored = work.existing
@@ -170,3 +172,29 @@ def plan_hashed(entity: SyncEntity, company: Company, work: Work, written_fields
 
 def known_id(parent) -> int | None:
     return parent.row_id if isinstance(parent, Work) else parent
+
+
+class ComparedFields:
+    """Ractory: an item is unchanged when every field it sends equals the stored value."""
+
+    columns: tuple[str, ...] = ()
+
+    def plan(self, entity: SyncEntity, company: Company, work: Work, parents: dict, written_fields, now) -> None:
+        if work.existing is None:
+            plan_insert(entity, company, work, written_fields, now)
+        else:
+            plan_update(entity, work, parents, written_fields, now)
+
+
+class HashedItems:
+    """MES: an item is unchanged when its canonical hash is the one last synced (or, as for
+    Ractory items, every field it sends equals the stored value); the row keeps the hash."""
+
+    columns: tuple[str, ...] = ("sync_hash",)
+
+    def plan(self, entity: SyncEntity, company: Company, work: Work, parents: dict, written_fields, now) -> None:
+        plan_hashed(entity, company, work, written_fields, now)
+
+
+COMPARED_FIELDS = ComparedFields()
+HASHED_ITEMS = HashedItems()

@@ -1,4 +1,4 @@
-"""The one upsert engine of every sync endpoint: Ractory (api.md §5), Eryxon MES (§9), ``sync_file``.
+"""The one upsert engine of every sync request: both API families and ``sync_file``, through ``sync.runner``.
 
 ``sync_items`` validates a whole batch (and, for the MES, each item's nested tree), resolves its
 company and parents with one query per reference, classifies every row as insert / update /
@@ -17,52 +17,13 @@ from ractory.refusals import json_pointer
 from tenants.caller import Caller
 from tenants.models import Company
 
-from .entities import MES_ENTITIES, CellReference, ExternalParent, SyncEntity
-from .planning import plan_hashed, plan_insert, plan_update
-from .references import (
-    check_cell,
-    check_external_parent,
-    check_guid_parents,
-    natural_key_filter,
-    resolve_cells,
-    resolve_external_parent,
-    resolve_guid_parent,
-)
-from .refusals import CompanyMismatch, ItemsRefused
+from .entities import MES_ENTITIES, SyncEntity
+from .refusals import ItemsRefused
 from .uniqueness import enforce_live_uniqueness, parked_ids
 from .work import ERROR, INSERTED, UNCHANGED, UPDATED, ItemOutcome, SyncOutcome, Work
 from .writers import serialize_writers, upsert_rows
 
-__all__ = ["ERROR", "INSERTED", "UNCHANGED", "UPDATED", "ItemOutcome", "SyncOutcome", "resolve_company", "sync_items"]
-
-
-def resolve_company(*, caller: Caller, works: list[Work], plural: str) -> Company | None:
-    """The one company of the batch. A non-SystemAdmin naming another company: the whole request
-    is refused (``CompanyMismatch``)."""
-    named = [(work, work.cleaned["company_guid"]) for work in works if "company_guid" in work.cleaned]
-    if not caller.is_system_admin:
-        for work, guid in named:
-            if guid != caller.company.guid:
-                raise CompanyMismatch(
-                    f"Item {work.outcome.index} names company {guid}; you may only sync your own company."
-                )
-        return caller.company
-    if not named:
-        return None
-    first_guid = named[0][1]
-    for work, guid in named:
-        if guid != first_guid:
-            work.fail_at(
-                "company_guid",
-                "mixed_companies",
-                f"All items of one request must name the same company ({first_guid}).",
-            )
-    company = Company.objects.filter(guid=first_guid, is_active=True).first()
-    if company is None:
-        for work, guid in named:
-            if guid == first_guid:
-                work.fail_at("company_guid", "company_not_found", f"No active company {guid}.")
-    return company
+__all__ = ["ERROR", "INSERTED", "UNCHANGED", "UPDATED", "ItemOutcome", "SyncOutcome", "sync_items"]
 
 
 def sync_items(
@@ -92,21 +53,18 @@ def sync_items(
         path = (wrapper, index) if wrapper is not None else ()
         roots.append(_take(entity, item, path, ItemOutcome(index=index), None, levels, entities))
 
-    if entity.names_company:
-        company = resolve_company(caller=caller, works=roots, plural=entity.plural)
-    else:
-        company = caller.company
+    company = entity.family.company.resolve(caller, roots)
     order = [(entities[plural], works) for plural, works in levels.items()]
     for level_entity, works in order:
         _check_batch_rules(level_entity, works)
     if company is not None:
-        if entity.is_mes and not dry_run:
+        if entity.family.writers_take_turns and not dry_run:
             serialize_writers(company_id=company.pk, tables=[level.model._meta.db_table for level, _ in order])
         now = timezone.now()
         for level_entity, works in order:
             _classify(level_entity, company, works, now, dry_run=dry_run)
         enforce_live_uniqueness(order, company)
-    else:
+    else:  # a SystemAdmin's items naming no active company
         for work in roots:
             if not work.outcome.errors:
                 work.fail_at("company_guid", "required", "This field is required.")
@@ -182,11 +140,11 @@ def _take(entity, item, path, outcome, parent, levels, entities) -> Work:
 
 def _check_batch_rules(entity: SyncEntity, works: list[Work]) -> None:
     """Rules across the items of one entity (nested ones included), and within an item."""
-    key_fields = entity.key
+    upsert_key = entity.family.key
     first: dict[tuple, Work] = {}
     for work in works:
         cleaned = work.cleaned
-        key = tuple(cleaned.get(name) for name in key_fields)
+        key = upsert_key.of(work)
         if None not in key:
             if key in first:
                 earlier = first[key]
@@ -195,8 +153,11 @@ def _check_batch_rules(entity: SyncEntity, works: list[Work]) -> None:
                     if earlier.parent is None
                     else f"The item at {_dotted(earlier.path)}"
                 )
-                name = "guid" if key_fields == ("guid",) else "external_id"
-                work.fail_at(name, "duplicate_in_batch", f"{where} has the same {' and '.join(key_fields)}.")
+                work.fail_at(
+                    upsert_key.reported_at,
+                    "duplicate_in_batch",
+                    f"{where} has the same {' and '.join(upsert_key.fields)}.",
+                )
             else:
                 first[key] = work
         if cleaned.get("deleted_at") is not None and cleaned.get("is_active", True):
@@ -212,16 +173,8 @@ def _dotted(path: tuple) -> str:
 
 def _stored(entity: SyncEntity, company: Company, works: list[Work]):
     """The stored rows of the batch's keys in the company, as a queryset (``None``: no key sent)."""
-    rows = entity.model.objects.for_company(company)
-    if entity.key == ("guid",):
-        guids = [work.cleaned["guid"] for work in works if "guid" in work.cleaned]
-        return rows.filter(guid__in=guids) if guids else None
-    pairs = {
-        (work.cleaned["external_source"], work.cleaned["external_id"])
-        for work in works
-        if "external_source" in work.cleaned and "external_id" in work.cleaned
-    }
-    return rows.filter(natural_key_filter(pairs)) if pairs else None
+    condition = entity.family.key.stored_filter(works)
+    return entity.model.objects.for_company(company).filter(condition) if condition is not None else None
 
 
 def _stored_rows(stored, entity: SyncEntity, columns: list[str], *, lock: bool) -> dict[tuple, dict]:
@@ -241,8 +194,8 @@ def _classify(entity: SyncEntity, company: Company, works: list[Work], now, *, d
     sends_picture = any("picture" in work.cleaned for work in live)
     columns = ["id", "guid", "is_active", "deleted_at", *entity.key]
     columns += [parent.column for parent in entity.parents]
-    if entity.hashed:
-        columns.append("sync_hash")
+    change_detection = entity.family.change_detection
+    columns += change_detection.columns
     # Pictures are read (and rewritten) only when some item sends one; otherwise the column is
     # left out of both the read and the write, so stored pictures stay untouched.
     written_fields = [name for name in entity.data_fields if name != "picture" or sends_picture]
@@ -264,15 +217,15 @@ def _classify(entity: SyncEntity, company: Company, works: list[Work], now, *, d
             _check_required_on_insert(entity, work)
         if work.own_errors:
             continue
-        _check_parents(entity, work, parents)
+        for parent in entity.parents:
+            parent.check(work, parents[parent.name])
         if work.own_errors:
             continue
-        if entity.hashed:
-            plan_hashed(entity, company, work, written_fields, now)
-        elif work.existing is None:
-            plan_insert(entity, company, work, written_fields, now)
-        else:
-            plan_update(entity, work, parents, written_fields, now)
+        for rule in entity.consistency:
+            rule.check(work)
+        if work.own_errors:
+            continue
+        change_detection.plan(entity, company, work, parents, written_fields, now)
 
 
 def _check_required_on_insert(entity: SyncEntity, work: Work) -> None:
@@ -289,27 +242,8 @@ def _check_required_on_insert(entity: SyncEntity, work: Work) -> None:
 
 
 def _resolve_parents(entity, company, live, stored) -> dict[str, dict]:
-    """Per reference: the rows it may name, with one query per reference."""
-    resolved: dict[str, dict] = {}
-    for parent in entity.parents:
-        if isinstance(parent, ExternalParent):
-            resolved[parent.name] = resolve_external_parent(parent, company, live)
-        elif isinstance(parent, CellReference):
-            resolved[parent.name] = resolve_cells(parent, company, live)
-        else:
-            resolved[parent.name] = resolve_guid_parent(parent, company, live, stored)
-    return resolved
-
-
-def _check_parents(entity: SyncEntity, work: Work, parents: dict) -> None:
-    if not entity.is_mes:
-        check_guid_parents(entity, work, parents)
-        return
-    for parent in entity.parents:
-        if isinstance(parent, CellReference):
-            check_cell(parent, work, parents[parent.name])
-        else:
-            check_external_parent(parent, work, parents[parent.name])
+    """Per reference: the rows it may name, with one query per reference, top-down."""
+    return {parent.name: parent.resolve(company, live, stored) for parent in entity.parents}
 
 
 def _write(order: list[tuple[SyncEntity, list[Work]]], company: Company, actor: Actor) -> None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ractory.refusals import FieldError, json_pointer
 from tenants.models import Company
 
-from .entities import SyncEntity
+if TYPE_CHECKING:
+    from .entities import SyncEntity
 
 INSERTED, UPDATED, UNCHANGED, ERROR = "inserted", "updated", "unchanged", "error"
 
@@ -90,6 +91,7 @@ class Work:
     own_errors: bool = False
     existing: dict[str, Any] | None = None
     parent_ids: dict[str, Any] = field(default_factory=dict)  # link → row id, or the parent's Work
+    named_parents: dict[str, Any] = field(default_factory=dict)  # link → the parent row the item names
     row: dict[str, Any] | None = None  # the full row to write
     row_id: int | None = None  # the row's id once known (stored, or written)
     soft_deleted: bool = False  # this write soft-deletes an active row: cascade it

@@ -444,12 +444,11 @@ class Command(BaseCommand):
     def _run_batch(self, batch: list[Row], totals: Totals) -> str | None:
         """Sync one batch through the runner (its own transaction and sync run). Returns a
         description of the batch when an atomic batch was refused, None otherwise."""
-        entity, company_guid = self.entity, str(self.company.guid)
+        entity = self.entity
         items = [row.item for row in batch]
-        if entity.names_company:  # an item naming no company is for --company
-            for item in items:
-                if isinstance(item, dict) and "company_guid" not in item:
-                    item["company_guid"] = company_guid
+        for item in items:
+            if isinstance(item, dict):  # an item naming no company is for --company
+                entity.family.company.name_default(item, self.company)
         request = SyncRequest(
             caller=self.caller,
             entity=entity,
