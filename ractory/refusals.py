@@ -31,12 +31,16 @@ def json_pointer(*parts: str | int) -> str:
 
 
 class Refusal(Exception):
-    """The request cannot be done as asked. Subclasses say which kind of refusal it is."""
+    """The request cannot be done as asked (an action not allowed on this row, whatever the
+    caller's rights). Subclasses say which more specific kind of refusal it is."""
 
     code = "refused"
+    default_detail = "The request cannot be done."
 
-    def __init__(self, detail: str, *, code: str | None = None, errors: list[FieldError] | None = None) -> None:
-        self.detail = detail
+    def __init__(
+        self, detail: str | None = None, *, code: str | None = None, errors: list[FieldError] | None = None
+    ) -> None:
+        self.detail = detail or self.default_detail
         if code:
             self.code = code
         self.errors = list(errors or ())
@@ -47,24 +51,25 @@ class InvalidInput(Refusal):
     """What was sent is wrong; the same request will be refused again."""
 
     code = "validation_error"
+    default_detail = "The request has invalid fields; nothing was written."
 
 
 class NotPermitted(Refusal):
     """The caller may not do this (another company's data, a role without the right)."""
 
     code = "permission_denied"
+    default_detail = "You do not have permission to perform this action."
 
 
 class StateConflict(Refusal):
     """The stored state does not allow it now (a deleted parent, a request still running)."""
 
     code = "conflict"
+    default_detail = "The request conflicts with the current state."
 
 
 class NoSuchRow(Refusal):
     """The row asked for does not exist for the caller (or stopped existing meanwhile)."""
 
     code = "not_found"
-
-    def __init__(self, detail: str = "Not found.", **kwargs) -> None:
-        super().__init__(detail, **kwargs)
+    default_detail = "Not found."

@@ -18,8 +18,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from ractory.api.problems import BadRequest, Conflict, Forbidden, ValidationFailed
-from ractory.refusals import FieldError
+from ractory.refusals import FieldError, InvalidInput, NotPermitted, Refusal, StateConflict
 
 from .caller import Caller
 from .models import ApiKey, Company, IssuedRefreshToken, User
@@ -30,7 +29,7 @@ KEY_ID_ALPHABET = string.ascii_lowercase + string.digits
 KEY_ID_LENGTH = 12
 
 
-def save_or_conflict(row, conflict: Conflict) -> None:
+def save_or_conflict(row, conflict: StateConflict) -> None:
     """Save; a unique constraint that a concurrent request won meanwhile is a 409, not a 500.
 
     The checks before a save give the precise answer; this covers the race between check and save.
@@ -48,9 +47,9 @@ def save_or_conflict(row, conflict: Conflict) -> None:
 def _company_conflicts(*, name: str | None, company_index: int | None, exclude: Company | None) -> None:
     others = Company.objects.all() if exclude is None else Company.objects.exclude(pk=exclude.pk)
     if name is not None and others.annotate(lname=Lower("name")).filter(lname=name.lower()).exists():
-        raise Conflict(f"A company named {name!r} exists already.", code="name_taken")
+        raise StateConflict(f"A company named {name!r} exists already.", code="name_taken")
     if company_index is not None and others.filter(company_index=company_index).exists():
-        raise Conflict(f"company_index {company_index} is taken.", code="company_index_taken")
+        raise StateConflict(f"company_index {company_index} is taken.", code="company_index_taken")
 
 
 def create_company(
@@ -63,25 +62,25 @@ def create_company(
 ) -> Company:
     """Create a tenant. A taken name (case-insensitive), index or guid is a 409."""
     if not name or not name.strip():
-        raise ValidationFailed(errors=[FieldError("/name", "blank", "This field may not be blank.")])
+        raise InvalidInput(errors=[FieldError("/name", "blank", "This field may not be blank.")])
     with transaction.atomic():
         _company_conflicts(name=name, company_index=company_index, exclude=None)
         if guid is not None and Company.objects.filter(guid=guid).exists():
-            raise Conflict(f"A company with guid {guid} exists already.", code="guid_taken")
+            raise StateConflict(f"A company with guid {guid} exists already.", code="guid_taken")
         company = Company(name=name, short_name=short_name, logo_path=logo_path, company_index=company_index)
         if guid is not None:
             company.guid = guid
-        save_or_conflict(company, Conflict("The company name or index was just taken.", code="name_taken"))
+        save_or_conflict(company, StateConflict("The company name or index was just taken.", code="name_taken"))
     return company
 
 
 def update_company(*, company: Company, changes: dict) -> Company:
     if "name" in changes and (not changes["name"] or not changes["name"].strip()):
-        raise ValidationFailed(errors=[FieldError("/name", "blank", "This field may not be blank.")])
+        raise InvalidInput(errors=[FieldError("/name", "blank", "This field may not be blank.")])
     _company_conflicts(name=changes.get("name"), company_index=changes.get("company_index"), exclude=company)
     for field, value in changes.items():
         setattr(company, field, value)
-    save_or_conflict(company, Conflict("The company name or index was just taken.", code="name_taken"))
+    save_or_conflict(company, StateConflict("The company name or index was just taken.", code="name_taken"))
     return company
 
 
@@ -91,7 +90,7 @@ def deactivate_company(*, company: Company, by: Caller | None = None) -> None:
     A SystemAdmin cannot deactivate its own company: that would lock out every admin of it.
     """
     if by is not None and by.company.pk == company.pk:
-        raise BadRequest("You may not deactivate your own company.", code="cannot_deactivate_own_company")
+        raise Refusal("You may not deactivate your own company.", code="cannot_deactivate_own_company")
     if company.is_active:
         company.is_active = False
         company.save(update_fields=["is_active", "updated_at"])
@@ -103,23 +102,23 @@ def deactivate_company(*, company: Company, by: Caller | None = None) -> None:
 def ensure_may_manage(*, manager: Caller, role: str, company: Company) -> None:
     """403 unless ``manager`` may manage users of ``role`` in ``company``."""
     if manager.is_api_key:
-        raise Forbidden("API keys may not manage users.")
+        raise NotPermitted("API keys may not manage users.")
     if role not in MANAGEABLE_ROLES[manager.role]:
         allowed = ", ".join(sorted(MANAGEABLE_ROLES[manager.role])) or "none"
         managers = ", ".join(other for other in Role.values if role in MANAGEABLE_ROLES[other])
-        raise Forbidden(
+        raise NotPermitted(
             f"A {manager.role} may not manage {role} users (allowed roles: {managers}); "
             f"roles you may manage: {allowed}."
         )
     if not manager.is_system_admin and company.pk != manager.company.pk:
-        raise Forbidden("You may only manage users of your own company.", code="company_mismatch")
+        raise NotPermitted("You may only manage users of your own company.", code="company_mismatch")
 
 
 def _check_password(password: str, user: User, pointer: str = "/password") -> None:
     try:
         validate_password(password, user)
     except DjangoValidationError as error:
-        raise ValidationFailed(
+        raise InvalidInput(
             "The password is too weak.",
             errors=[FieldError(pointer, "weak_password", message) for message in error.messages],
         ) from None
@@ -147,12 +146,12 @@ def create_user(
     user = User(company=company, email=email, role=role, name=name, surname=surname)
     _check_password(password, user)
     if _email_taken(email):
-        raise Conflict(f"The email {email} is taken.", code="email_taken")
+        raise StateConflict(f"The email {email} is taken.", code="email_taken")
     user.set_password(password)
     # Admins may log in to the Django admin, which is tenant-aware.
     user.is_staff = role in {Role.SYSTEM_ADMIN, Role.COMPANY_ADMIN}
     user.is_superuser = role == Role.SYSTEM_ADMIN
-    save_or_conflict(user, Conflict(f"The email {email} is taken.", code="email_taken"))
+    save_or_conflict(user, StateConflict(f"The email {email} is taken.", code="email_taken"))
     return user
 
 
@@ -165,7 +164,7 @@ def update_user(*, user: User, changes: dict, by: Caller) -> User:
     managed_fields = set(changes) - SELF_EDITABLE_FIELDS
     if editing_self and managed_fields:
         field = sorted(managed_fields)[0]
-        raise Forbidden(f"You may not change your own {field}.", code="self_edit_forbidden")
+        raise NotPermitted(f"You may not change your own {field}.", code="self_edit_forbidden")
     if not editing_self:
         ensure_may_manage(manager=by, role=user.role, company=user.company)
         if "role" in changes:
@@ -173,7 +172,7 @@ def update_user(*, user: User, changes: dict, by: Caller) -> User:
     if "email" in changes:
         changes["email"] = changes["email"].strip().lower()
         if _email_taken(changes["email"], exclude=user):
-            raise Conflict(f"The email {changes['email']} is taken.", code="email_taken")
+            raise StateConflict(f"The email {changes['email']} is taken.", code="email_taken")
     password = changes.pop("password", None)
     for field, value in changes.items():
         setattr(user, field, value)
@@ -185,13 +184,13 @@ def update_user(*, user: User, changes: dict, by: Caller) -> User:
     if password is not None:
         _check_password(password, user)
         user.set_password(password)
-    save_or_conflict(user, Conflict("The email is taken.", code="email_taken"))
+    save_or_conflict(user, StateConflict("The email is taken.", code="email_taken"))
     return user
 
 
 def deactivate_user(*, user: User, by: Caller) -> None:
     if by.user is not None and by.user.pk == user.pk:
-        raise BadRequest("You may not deactivate yourself.", code="cannot_deactivate_self")
+        raise Refusal("You may not deactivate yourself.", code="cannot_deactivate_self")
     ensure_may_manage(manager=by, role=user.role, company=user.company)
     if user.is_active:
         user.is_active = False
@@ -220,11 +219,11 @@ def create_api_key(
     try:
         scopes = normalise_scopes(scopes)
     except ValueError as error:
-        raise ValidationFailed(str(error), errors=[FieldError("/scopes", "invalid_scope", str(error))]) from None
+        raise InvalidInput(str(error), errors=[FieldError("/scopes", "invalid_scope", str(error))]) from None
     if not scopes:
-        raise ValidationFailed(errors=[FieldError("/scopes", "required", "Give at least one scope.")])
+        raise InvalidInput(errors=[FieldError("/scopes", "required", "Give at least one scope.")])
     if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationFailed(errors=[FieldError("/expires_at", "in_the_past", "Must be in the future.")])
+        raise InvalidInput(errors=[FieldError("/expires_at", "in_the_past", "Must be in the future.")])
     secret = secrets.token_urlsafe(32)
     for _attempt in range(5):
         key_id = "".join(secrets.choice(KEY_ID_ALPHABET) for _ in range(KEY_ID_LENGTH))
@@ -251,11 +250,11 @@ def update_api_key(*, api_key: ApiKey, changes: dict) -> ApiKey:
         try:
             changes["scopes"] = normalise_scopes(changes["scopes"])
         except ValueError as error:
-            raise ValidationFailed(str(error), errors=[FieldError("/scopes", "invalid_scope", str(error))]) from None
+            raise InvalidInput(str(error), errors=[FieldError("/scopes", "invalid_scope", str(error))]) from None
         if not changes["scopes"]:
-            raise ValidationFailed(errors=[FieldError("/scopes", "required", "Give at least one scope.")])
+            raise InvalidInput(errors=[FieldError("/scopes", "required", "Give at least one scope.")])
     if changes.get("is_active") and api_key.is_revoked:
-        raise Conflict("A revoked key cannot be enabled again; create a new one.", code="api_key_revoked")
+        raise StateConflict("A revoked key cannot be enabled again; create a new one.", code="api_key_revoked")
     for field, value in changes.items():
         setattr(api_key, field, value)
     api_key.save()

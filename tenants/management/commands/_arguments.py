@@ -5,7 +5,7 @@ import uuid
 from django.core.management.base import CommandError
 
 from ractory.api import values
-from ractory.api.problems import Problem
+from ractory.refusals import Refusal
 from tenants.models import Company
 
 
@@ -37,6 +37,6 @@ def parse_timestamp(raw: str, what: str):
         raise CommandError(f"{what} {raw!r} is not an ISO 8601 timestamp.") from None
 
 
-def problem_as_command_error(problem: Problem) -> CommandError:
-    reasons = "; ".join(f"{error.pointer.lstrip('/')}: {error.detail}" for error in problem.errors)
-    return CommandError(f"{problem.detail}{' (' + reasons + ')' if reasons else ''}")
+def refusal_as_command_error(refusal: Refusal) -> CommandError:
+    reasons = "; ".join(f"{error.pointer.lstrip('/')}: {error.detail}" for error in refusal.errors)
+    return CommandError(f"{refusal.detail}{' (' + reasons + ')' if reasons else ''}")

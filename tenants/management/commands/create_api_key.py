@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand
 
-from ractory.api.problems import Problem
+from ractory.refusals import Refusal
 from tenants import services
 
-from ._arguments import company_by_guid, parse_timestamp, problem_as_command_error
+from ._arguments import company_by_guid, parse_timestamp, refusal_as_command_error
 
 
 class Command(BaseCommand):
@@ -23,8 +23,8 @@ class Command(BaseCommand):
                 description=description,
                 expires_at=parse_timestamp(expires_at, "--expires-at") if expires_at else None,
             )
-        except Problem as problem:
-            raise problem_as_command_error(problem) from None
+        except Refusal as refusal:
+            raise refusal_as_command_error(refusal) from None
         self.stderr.write(
             f"Created key {created.api_key.prefix} ({','.join(created.api_key.scopes)}). "
             "Store it now: it is not shown again."

@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand
 
-from ractory.api.problems import Problem
+from ractory.refusals import Refusal
 from tenants import services
 
-from ._arguments import parse_guid, problem_as_command_error
+from ._arguments import parse_guid, refusal_as_command_error
 
 
 class Command(BaseCommand):
@@ -21,7 +21,7 @@ class Command(BaseCommand):
                 short_name=short_name,
                 guid=parse_guid(guid, "--guid") if guid else None,
             )
-        except Problem as problem:
-            raise problem_as_command_error(problem) from None
+        except Refusal as refusal:
+            raise refusal_as_command_error(refusal) from None
         self.stderr.write(f"Created company {company.name!r}.")
         self.stdout.write(str(company.guid))

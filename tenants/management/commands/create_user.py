@@ -1,10 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from ractory.api.problems import Problem
+from ractory.refusals import Refusal
 from tenants import services
 from tenants.roles import Role
 
-from ._arguments import company_by_guid, problem_as_command_error
+from ._arguments import company_by_guid, refusal_as_command_error
 
 
 class Command(BaseCommand):
@@ -30,7 +30,7 @@ class Command(BaseCommand):
                 name=name,
                 surname=surname,
             )
-        except Problem as problem:
-            raise problem_as_command_error(problem) from None
+        except Refusal as refusal:
+            raise refusal_as_command_error(refusal) from None
         self.stderr.write(f"Created {user.role} {user.email}.")
         self.stdout.write(str(user.guid))
