@@ -79,8 +79,13 @@ class SyncOutcome:
 
 @dataclass
 class Work:
-    """What the service knows of one item (or one nested item of a tree) while it works on it."""
+    """What the engine knows of one item (or one nested item of a tree) while it works on it.
 
+    Each stage fills its own fields, in the order of ``services.sync_items``; errors go to the
+    top-level item's outcome (``fail``) from any stage.
+    """
+
+    # validation (services._take)
     entity: SyncEntity
     outcome: ItemOutcome
     cleaned: dict[str, Any]
@@ -89,13 +94,16 @@ class Work:
     parent: Work | None = None  # the enclosing item of a nested one
     is_object: bool = True
     own_errors: bool = False
+    # classification (services._classify): the stored row, then the references' checks
     existing: dict[str, Any] | None = None
     parent_ids: dict[str, Any] = field(default_factory=dict)  # link → row id, or the parent's Work
     named_parents: dict[str, Any] = field(default_factory=dict)  # link → the parent row the item names
+    # planning (sync.planning)
     row: dict[str, Any] | None = None  # the full row to write
-    row_id: int | None = None  # the row's id once known (stored, or written)
     soft_deleted: bool = False  # this write soft-deletes an active row: cascade it
     tree_writes: bool = False  # (top-level items) some row of the tree is written
+    # the write (services._write); a stored row's id is known from classification already
+    row_id: int | None = None
 
     @property
     def top(self) -> Work:
