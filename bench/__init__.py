@@ -1,1 +1,1 @@
-"""The benchmark harness (operations.md §5): ``make bench`` = ``python -m bench``. See ``bench.run``."""
+"""The benchmark harness: ``make bench`` = ``python -m bench``. See ``bench.run``."""

@@ -1,6 +1,6 @@
 """gunicorn settings: the one place they live. ``make serve``, the Docker image, the benchmark and
 the contract tests all run ``gunicorn -c python:ractory.gunicorn_config ractory.wsgi:application``
-and add nothing but ``--bind`` (operations.md §4.2).
+and add nothing but ``--bind``.
 
 - Workers: ``WEB_CONCURRENCY`` (2). A worker is killed when a request runs longer than the
   database statement timeout plus a margin, so a slow statement always ends as the service's own
@@ -11,7 +11,7 @@ and add nothing but ``--bind`` (operations.md §4.2).
   (start, workers booting and dying) use the same format as the service's.
 - Request limits: gunicorn lets request lines up to its largest limit and large headers through,
   so that the service refuses them itself with problem documents (``MAX_URL_BYTES`` → 414 ``uri_too_long``,
-  ``MAX_HEADER_BYTES`` → 431 ``headers_too_large``, api.md §4). What gunicorn still refuses itself
+  ``MAX_HEADER_BYTES`` → 431 ``headers_too_large``). What gunicorn still refuses itself
   (a single header field over 32 KiB, more than 256 fields, a malformed request line) is answered
   with a problem document too, not gunicorn's HTML page.
 """

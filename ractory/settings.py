@@ -89,7 +89,7 @@ ALLOWED_HOSTS = [
 
 # --- Applications -----------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "tenants.apps.TenantsAdminConfig",  # django.contrib.admin, its login throttled (api.md §8)
+    "tenants.apps.TenantsAdminConfig",  # django.contrib.admin, its login throttled like the API's
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -109,7 +109,7 @@ MIDDLEWARE = [
     # Outermost: gives every response its request id and turns Django-level failures that
     # happen before a view runs (bad host, oversize body) into problem documents.
     "ractory.api.middleware.RequestIdMiddleware",
-    # Liveness answers here, before the Host check and everything else (api.md §1).
+    # Liveness answers here, before the Host check and everything else, so it depends on none of them.
     "ractory.api.middleware.LivenessMiddleware",
     "ractory.api.middleware.ProblemMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -143,7 +143,7 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------------------------
 DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 30_000)
-# A database that does not answer gives 503s within seconds, not hung workers (operations.md §4.2):
+# A database that does not answer gives 503s within seconds, not hung workers:
 # connecting gives up after DB_CONNECT_TIMEOUT_SECONDS (libpq takes no less than 2), TCP keepalives
 # and tcp_user_timeout drop a connection whose peer is gone, and the watchdog
 # (ractory/api/database_watchdog.py) checks the server with a new connection when a query has
@@ -229,7 +229,7 @@ FORWARDED_ALLOW_IPS = frozenset(
     address.strip() for address in os.environ.get("FORWARDED_ALLOW_IPS", "").split(",") if address.strip()
 )
 RATE_LIMIT_KEY_PREFIX = os.environ.get("RATE_LIMIT_KEY_PREFIX", "ractory:ratelimit").strip()
-# Login throttling (api.md §8): failures per account (email) within a window, attempts per client IP.
+# Login throttling: failures per account (email) within a window, attempts per client IP.
 LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 10, minimum=1)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)
 LOGIN_ATTEMPTS_PER_IP_PER_MINUTE = env_int("LOGIN_ATTEMPTS_PER_IP_PER_MINUTE", 20, minimum=1)

@@ -1,4 +1,4 @@
-"""A PostgreSQL server that stops answering must not hang the workers (operations.md §4.2).
+"""A PostgreSQL server that stops answering must not hang the workers.
 
 The connect timeout covers new connections, and TCP keepalives and ``tcp_user_timeout`` drop a
 connection whose peer is gone. Neither helps when the server's processes are stopped or stuck

@@ -62,7 +62,7 @@ class RequestIdMiddleware:
 
 
 class LivenessMiddleware:
-    """Answers ``/health`` before any other middleware sees the request (api.md §1).
+    """Answers ``/health`` before any other middleware sees the request.
 
     Liveness touches nothing outside the process and answers with any ``Host`` header: Django's
     host validation (in ``ProblemMiddleware`` and ``CommonMiddleware``), sessions and

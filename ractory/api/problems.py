@@ -4,7 +4,7 @@ Views raise a ``Problem`` (or one of its subclasses); services raise domain refu
 (``ractory.refusals``), which ``problem_from_refusal`` maps to problems. The exception handler and
 the middleware render a problem with ``render_problem``, which is the one place deciding the body and its
 content type: a problem document for the Ractory API, Eryxon's error envelope on the Eryxon MES
-paths (``/api-…``, api.md §9). The list of codes with their meaning is kept in ``docs/errors.md``.
+paths (``/api-…``). The list of codes with their meaning is kept in ``docs/errors.md``.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def problem_body(
     return body
 
 
-# The Eryxon MES error codes (api.md §9), by HTTP status.
+# The ``code`` of Eryxon's error envelope, by HTTP status.
 ERYXON_CODES: dict[int, str] = {
     400: "BAD_REQUEST",
     401: "UNAUTHORIZED",
@@ -168,7 +168,7 @@ _INDEX = re.compile(r"[0-9]+")
 
 
 def is_eryxon_path(path: str) -> bool:
-    """The Eryxon MES API family (``/api-jobs/sync``, ``/api-cells/bulk-sync``, …), api.md §9."""
+    """The Eryxon MES API family (``/api-jobs/sync``, ``/api-cells/bulk-sync``, …)."""
     return path.startswith(ERYXON_PATH_PREFIX)
 
 

@@ -1,4 +1,4 @@
-"""Rate limiting of the whole API (api.md §8): fixed one-minute windows, per credential and per company.
+"""Rate limiting of the whole API: fixed one-minute windows, per credential and per company.
 
 Counters live in Redis when ``REDIS_URL`` is set (one atomic MULTI/EXEC per request, shared by
 every gunicorn worker) and in process memory otherwise. A request over a limit is refused with
@@ -31,7 +31,7 @@ REDIS_WARNING_INTERVAL_SECONDS = 60
 # A Redis on the local network answers in a millisecond: these bound what a hung one costs.
 REDIS_CONNECT_TIMEOUT_SECONDS = 0.5
 REDIS_COMMAND_TIMEOUT_SECONDS = 1.0
-# The readiness probe's PING (api.md §1).
+# The readiness probe's PING: no answer within this is "redis": "unavailable".
 REDIS_PING_TIMEOUT_SECONDS = 2.0
 
 
@@ -173,7 +173,7 @@ class RedisCounters:
 
 
 class FailOpenCounters:
-    """Redis counters that fall back to this process's memory while Redis fails (api.md §8).
+    """Redis counters that fall back to this process's memory while Redis fails (fail open).
 
     The first failure switches to memory and logs one warning (no traceback); after that one
     request per ``REDIS_RETRY_SECONDS`` tries Redis again and the first success switches back.
@@ -257,8 +257,8 @@ def counters():
     return counters_for(settings.REDIS_URL)
 
 
-# Counters that never leave the process: liveness is counted here (api.md §1: it touches nothing
-# outside the process).
+# Counters that never leave the process: liveness is counted here (it touches nothing outside
+# the process, Redis included).
 process_counters = MemoryCounters()
 
 

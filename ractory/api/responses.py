@@ -1,4 +1,4 @@
-"""Responses that carry a secret (api.md §1)."""
+"""Responses that carry a secret: never cached, never compressed."""
 
 from __future__ import annotations
 

@@ -129,7 +129,7 @@ class ProblemAwareAutoSchema(AutoSchema):
         if self.method in {"POST", "PUT", "PATCH"}:
             statuses += [413, 415, 422]
         statuses += list(getattr(self.view, "extra_error_statuses", ()))
-        statuses += [414, 429, 431, 500, 503]  # 414, 431: any request (api.md §4)
+        statuses += [414, 429, 431, 500, 503]  # 414, 431: any request (URL or headers too long)
         return sorted(set(statuses))
 
     def _get_response_bodies(self, direction="response"):

@@ -82,7 +82,7 @@ def fail(code: str, message: str | None = None):
 def check_string(value, *, max_length: int | None, allow_blank: bool) -> str:
     if type(value) is not str:
         fail("invalid_string")
-    # Blank is empty or whitespace only (api.md §5.1); the value is kept as sent either way.
+    # Blank is empty or whitespace only; the value is kept as sent either way.
     if not allow_blank and (not value or value.isspace()):
         fail("blank")
     if max_length is not None and len(value) > max_length:
@@ -184,7 +184,7 @@ def check_base64(value, *, max_bytes: int) -> bytes:
 
 
 def check_date(value) -> dt.date:
-    """``YYYY-MM-DD``; a full timestamp is accepted and reduced to its UTC date (data-model §1.5)."""
+    """``YYYY-MM-DD``; a full timestamp is accepted and reduced to its UTC date."""
     if type(value) is str and _DATE.fullmatch(value):
         try:
             return dt.date.fromisoformat(value)

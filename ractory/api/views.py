@@ -45,7 +45,7 @@ def database_answers(timeout: float) -> bool:
     """Whether the database answers ``SELECT 1`` within ``timeout`` seconds, whatever it does.
 
     The check runs on a thread of its own, with a connection of its own closed afterwards, so
-    readiness answers in time even when connecting or the query hangs (api.md §1): the request
+    readiness answers in time even when connecting or the query hangs: the request
     waits ``timeout`` at most, and the check thread ends by itself within the connect timeout or
     the database watchdog's cut.
     """
