@@ -1,4 +1,4 @@
-"""The Django admin site, its login throttled like ``POST /api/v1/auth/login`` (api.md §8).
+"""The Django admin site, its login throttled like ``POST /api/v1/auth/login`` (tenants/login_throttle.py).
 
 A refused admin login answers the admin's own login page with the reason as the form's error,
 status 429 and ``Retry-After`` (docs/decisions.md), and its password is never checked.

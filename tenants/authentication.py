@@ -1,4 +1,4 @@
-"""Authentication classes: API keys in three header forms, and JWT access tokens (api.md §2)."""
+"""Authentication classes: API keys in three header forms, and JWT access tokens."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Login throttling (api.md §8), shared by ``POST /api/v1/auth/login`` and the Django admin login.
+"""Login throttling, shared by ``POST /api/v1/auth/login`` and the Django admin login.
 
 Two limits, both checked before a password is hashed (a guess costs a full PBKDF2 hash):
 

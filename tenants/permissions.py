@@ -1,4 +1,4 @@
-"""Permission classes for the "scope or role" rules of api.md §3.
+"""Permission classes for the "scope or role" rules of ``tenants.roles``.
 
 ``scope_or_role(...)`` builds a DRF permission class: an API key passes with one of the scopes,
 a user with one of the roles. A refusal is a 403 whose detail names what was missing.

@@ -1,4 +1,4 @@
-"""Roles of users, scopes of API keys, and who may manage whom (data-model §2.2, api.md §3)."""
+"""Roles of users, scopes of API keys, and who may manage whom."""
 
 from django.db import models
 
@@ -35,7 +35,7 @@ MANAGEABLE_ROLES: dict[str, frozenset[str]] = {
     Role.INTEGRATION: frozenset(),
 }
 
-# Who may do what (api.md §3): the roles of users, and the scope an API key needs.
+# Who may do what: the roles of users, and the scope an API key needs.
 SYNC_WRITE_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.COMPANY_ADMIN, Role.INTEGRATION})
 READ_ROLES = frozenset(Role.values)
 DELETE_RESTORE_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.COMPANY_ADMIN, Role.PROJECT_MANAGER, Role.INTEGRATION})

@@ -1,4 +1,4 @@
-"""``/api/v1/auth/*``: login, refresh with rotation, logout and who-am-I (api.md §2.1)."""
+"""``/api/v1/auth/*``: login, refresh with rotation, logout and who-am-I."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ class LoginView(StrictAPIView):
 
     Unknown email, wrong password, inactive user and inactive company all answer the same 401.
     Too many failures of the account, or attempts from the address, answer 429
-    ``too_many_login_attempts`` before the password is hashed (api.md §8).
+    ``too_many_login_attempts`` before the password is hashed.
     """
 
     authentication_classes: list = []

@@ -1,4 +1,4 @@
-"""``/api/v1/api-keys``, ``/api/v1/users``, ``/api/v1/companies`` (api.md §7)."""
+"""``/api/v1/api-keys``, ``/api/v1/users``, ``/api/v1/companies``: the administration endpoints."""
 
 from __future__ import annotations
 

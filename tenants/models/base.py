@@ -1,4 +1,4 @@
-"""The common columns and the tenant-scoped queryset of every tenant-owned table (data-model §1.2)."""
+"""The common columns and the tenant-scoped queryset of every tenant-owned table."""
 
 from django.db import models
 from django.utils import timezone

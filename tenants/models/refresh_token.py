@@ -24,10 +24,10 @@ class IssuedRefreshTokenQuerySet(models.QuerySet):
 class IssuedRefreshToken(models.Model):
     """A refresh token handed out at login or refresh, known by its id (``jti``) alone.
 
-    The token itself is never stored: a row cannot be turned back into a token without the
-    signing key, which is not in the database (api.md §2.1). A refresh token is accepted only
-    while its row exists, is not revoked and has not expired (an allow-list), so revoking is one
-    UPDATE and purging spent rows is one DELETE.
+    The token itself is never stored, so a database dump holds no usable token: a row cannot be
+    turned back into a token without the signing key, which is not in the database. A refresh
+    token is accepted only while its row exists, is not revoked and has not expired (an
+    allow-list), so revoking is one UPDATE and purging spent rows is one DELETE.
     """
 
     jti = models.CharField(max_length=64)
