@@ -1,4 +1,4 @@
-"""Which rows a soft delete (and a restore) carries along (data-model §3.8, §4.8)."""
+"""Which rows a soft delete (and a restore) carries along: the active descendants of the row."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from .models import Article, Assembly, Cell, Component, Job, Operation, Part, Pi
 #
 # A link is an ORM lookup path from the descendant to the root: a plain FK name ("project") for
 # every Ractory descendant and a job's parts, and a path through the intermediate parent
-# ("part__job") for a job's operations, which hang off parts (no MES row copies its grandparents,
-# data-model §4.6). ORM callers filter on ``f"{link}_id"`` and need nothing more; raw-SQL callers
-# must follow a path link hop by hop (see ``link_hops``).
+# ("part__job") for a job's operations, which hang off parts (no MES row copies its grandparents).
+# ORM callers filter on ``f"{link}_id"`` and need nothing more; raw-SQL callers must follow a path
+# link hop by hop (see ``link_hops``).
 CASCADES: dict[type, tuple[tuple[type, str], ...]] = {
     Project: ((Component, "project"), (Assembly, "project"), (Piece, "project"), (Article, "project")),
     Component: ((Assembly, "component"), (Piece, "component"), (Article, "component")),
@@ -20,7 +20,7 @@ CASCADES: dict[type, tuple[tuple[type, str], ...]] = {
     Job: ((Part, "job"), (Operation, "part__job")),
     Part: ((Operation, "part"),),
     Operation: (),
-    Cell: (),  # a deleted cell keeps the operations that point at it (§4.8)
+    Cell: (),  # a deleted cell keeps the operations that point at it
     Resource: (),
 }
 
@@ -37,7 +37,7 @@ def _parent_fields() -> dict[type, tuple[str, ...]]:
     return {model: tuple(names) for model, names in fields.items()}
 
 
-# Piece: ("project", "component", "assembly"); Operation: ("part",) — a cell is no parent (§4.8).
+# Piece: ("project", "component", "assembly"); Operation: ("part",) — a cell is no parent.
 PARENT_FIELDS: dict[type, tuple[str, ...]] = _parent_fields()
 
 ENTITY_NAMES: dict[type, str] = {

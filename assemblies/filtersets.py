@@ -1,4 +1,4 @@
-"""Query-parameter filters of the entity lists (api.md §6.1)."""
+"""Query-parameter filters of the entity lists."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reads of production rows: the output representations of data-model §3.7.
+"""Reads of production rows as the API shows them (list and detail; guids, never ``id``).
 
 Rows are read as plain tuples (``values_list``) and zipped into dicts in representation order,
 with parent guids joined in, so a page of 1000 pieces costs one query and no model instances.

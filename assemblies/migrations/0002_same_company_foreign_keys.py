@@ -1,4 +1,4 @@
-"""PostgreSQL only: a child and each of its parents belong to the same company (data-model §1.4).
+"""PostgreSQL only: a child and each of its parents belong to the same company.
 
 Every parent table gets UNIQUE (company_id, id), and every parent link a composite foreign key
 (company_id, <parent>_id) → parent (company_id, id). SQLite cannot add such keys to existing

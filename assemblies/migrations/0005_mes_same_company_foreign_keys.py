@@ -1,4 +1,4 @@
-"""PostgreSQL only: an MES child and each of its parents belong to the same company (data-model §1.4).
+"""PostgreSQL only: an MES child and each of its parents belong to the same company.
 
 As 0002 does for the Ractory tables: every MES parent table gets UNIQUE (company_id, id), and
 every MES parent link a composite foreign key (company_id, <parent>_id) → parent (company_id, id).

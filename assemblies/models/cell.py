@@ -32,7 +32,7 @@ class AsciiLower(models.Func):
 
 
 class Cell(MesEntity):
-    """A work centre (data-model §4.1). Operations name it by name or by external id."""
+    """A work centre. Operations name it by name or by external id."""
 
     name = models.CharField(max_length=255)
     color = models.CharField(max_length=7, null=True, blank=True, help_text="#rrggbb, lower-case")

@@ -13,7 +13,7 @@ class JobStatus(models.TextChoices):
 
 
 class Job(MesEntity):
-    """A sales or production order (data-model §4.3): the root of the MES tree."""
+    """A sales or production order: the root of the MES tree."""
 
     job_number = models.CharField(max_length=255)
     customer = models.CharField(max_length=255, null=True, blank=True)

@@ -1,5 +1,5 @@
-"""What every MES table shares (data-model §4.0): a global guid, the ERP's natural key, the sync
-stamps and the soft-delete invariant."""
+"""What every MES table shares: a global guid, the ERP's natural key, the sync stamps and the
+soft-delete invariant."""
 
 import uuid
 
@@ -7,7 +7,7 @@ from django.db import models
 
 from tenants.models import TenantOwnedModel
 
-# Free-text MES notes: a `text` column, at most this many characters (data-model §1.5).
+# Free-text MES notes: a `text` column, at most this many characters.
 NOTES_MAX_LENGTH = 10_000
 
 

@@ -13,7 +13,7 @@ class OperationStatus(models.TextChoices):
 
 
 class Operation(MesEntity):
-    """A routing step of a part, done in a cell (data-model §4.5)."""
+    """A routing step of a part, done in a cell."""
 
     part = models.ForeignKey("assemblies.Part", on_delete=models.PROTECT, related_name="operations")
     cell = models.ForeignKey("assemblies.Cell", on_delete=models.PROTECT, related_name="operations")
@@ -27,7 +27,7 @@ class Operation(MesEntity):
         constraints = [
             *MesEntity.Meta.constraints,
             # Per part, among live operations only. A reorder must never pass through a duplicate:
-            # the service parks moved rows on temporary sequences first (data-model §4.5).
+            # the service parks moved rows on temporary sequences first (sync/uniqueness.py).
             models.UniqueConstraint(
                 fields=["part", "sequence"],
                 condition=models.Q(is_active=True),

@@ -5,7 +5,7 @@ from .mes_base import NOTES_MAX_LENGTH, MesEntity
 
 
 class Part(MesEntity):
-    """A work order line of a job (data-model §4.4). It may move to another job on update."""
+    """A work order line of a job. It may move to another job on update."""
 
     job = models.ForeignKey("assemblies.Job", on_delete=models.PROTECT, related_name="parts")
     part_number = models.CharField(max_length=255)

@@ -19,7 +19,7 @@ PIECE_INTEGER_FIELDS = (
     "welding_tolerance",
 )
 
-# (max length, field names) of the 37 optional strings of a piece (data-model §3.4).
+# (max length, field names) of the 37 optional strings of a piece.
 PIECE_STRING_FIELDS = (
     (
         100,

@@ -18,7 +18,7 @@ class ResourceStatus(models.TextChoices):
 
 
 class Resource(MesEntity):
-    """Equipment, tooling or material (data-model §4.2). Its ``status`` is ERP data."""
+    """Equipment, tooling or material. Its ``status`` is ERP data."""
 
     name = models.CharField(max_length=255, help_text="not unique")
     type = models.CharField(max_length=20, choices=ResourceType.choices)

@@ -1,4 +1,4 @@
-"""``purge_deleted``: hard-delete rows soft-deleted before a cut-off, children first (data-model §1.4).
+"""``purge_deleted``: hard-delete rows soft-deleted before a cut-off, children first.
 
 Parent links are ``PROTECT``, so the tables are purged leaves first (Ractory: pieces, articles,
 assemblies, components, projects; MES: operations, parts, jobs, cells, resources) with one
