@@ -4,7 +4,7 @@ They belong to the engine (``sync.entities`` describes each entity by its serial
 layer uses them for the OpenAPI request bodies. Compiled by ``sync.validation``, they become the
 fast validator that checks 1000 items per request with the same codes and messages. Fields that
 an insert needs are listed in ``required_on_insert``: an item that updates an existing row may
-leave them out (merge semantics, api.md §5.2), so the serializer itself marks them optional.
+leave them out (they keep their stored values), so the serializer itself marks them optional.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def picture() -> PictureField:
 
 
 class SyncItemSerializer(StrictSerializer):
-    """The four fields every Ractory sync item carries (data-model §3.0)."""
+    """The four fields every Ractory sync item carries."""
 
     required_on_insert: tuple[str, ...] = ()
 

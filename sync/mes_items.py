@@ -1,4 +1,4 @@
-"""MES sync item serializers (data-model §4): the one definition of every Eryxon sync field.
+"""MES sync item serializers: the one definition of every Eryxon sync field.
 
 Like the Ractory ones (``sync.items``) they belong to the engine and drive the OpenAPI schema and, compiled by
 ``sync.validation``, the fast validator. Three class attributes tell the engine what a field
@@ -6,9 +6,9 @@ list cannot:
 
 - ``required_on_insert``: needed when the item inserts a row (merge semantics on update);
 - ``top_level_required``: needed on a top-level item (a nested item inherits it or has its
-  parent instead, data-model §4.6);
+  parent instead);
 - ``nested``: input field → the plural of the child entity it carries (a job's ``parts``);
-- ``ignored``: validated, then dropped: the MES-owned ``status`` (§4.0).
+- ``ignored``: validated, then dropped: the MES-owned ``status`` (never stored, never hashed).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def notes() -> StrictCharField:
 
 
 class MesSyncItemSerializer(StrictSerializer):
-    """What every MES sync item carries (data-model §4.0)."""
+    """What every MES sync item carries."""
 
     required_on_insert: tuple[str, ...] = ()
     top_level_required: tuple[str, ...] = ("external_source",)

@@ -1,4 +1,4 @@
-"""Records about sync requests: sync runs and idempotency records (data-model §5)."""
+"""Records about sync requests: sync runs and idempotency records."""
 
 import uuid
 

@@ -1,8 +1,8 @@
 """How a classified item becomes the row to write: insert, merged update, or unchanged.
 
 Ractory items are compared field by field with the stored row; MES items by their canonical
-``sync_hash`` (data-model §4.7). Either way an update is the stored row with the item's fields on
-top (merge semantics, api.md §5.2).
+``sync_hash``. Either way an update is the stored row with the item's fields on top (merge
+semantics).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def as_bytes(value):
 
 
 def sync_hash(cleaned: dict[str, Any]) -> str:
-    """SHA-256 (hex) of the item's canonical JSON: keys sorted, ``,``/``:``, UTF-8 (§4.7)."""
+    """SHA-256 (hex) of the item's canonical JSON: keys sorted, ``,``/``:``, UTF-8."""
     canonical = json.dumps(
         {name: jsonable(value) for name, value in cleaned.items()},
         sort_keys=True,
@@ -109,7 +109,7 @@ def plan_update(entity: SyncEntity, work: Work, parents: dict, written_fields, n
 
 
 def merged_row(entity: SyncEntity, work: Work, written_fields, now, is_active, deleted_at) -> dict[str, Any]:
-    """The stored row with the item's fields on top (merge semantics, api.md §5.2)."""
+    """The stored row with the item's fields on top: fields left out keep their stored values."""
     cleaned, stored = work.cleaned, work.existing
     row = {name: stored[name] for name in written_fields}
     if "picture" in row:
@@ -132,11 +132,11 @@ def merged_row(entity: SyncEntity, work: Work, written_fields, now, is_active, d
 
 
 def plan_hashed(entity: SyncEntity, company: Company, work: Work, written_fields, now) -> None:
-    """MES: ``unchanged`` by the canonical hash (data-model §4.7), or by merge semantics.
+    """MES: ``unchanged`` by the canonical hash, or by merge semantics.
 
     An item is not written when its row keeps its parents and its live or deleted state, and
     either its hash is the one last synced, or every field it sends equals the stored value
-    (api.md §5.2: a partial send of what is stored, a cell named in another case, a tombstone
+    (a partial send of what is stored, a cell named in another case, a tombstone
     sent again for a row deleted already). Neither moves ``updated_at`` nor ``synced_at``.
     """
     canonical = dict(work.cleaned)

@@ -117,7 +117,7 @@ def _take(entity, item, path, outcome, parent, levels, entities) -> Work:
                 work.fail_at(name, "required", "This field is required.")
     elif "external_source" not in cleaned:
         if "external_source" in parent.cleaned:
-            cleaned["external_source"] = parent.cleaned["external_source"]  # inherited (§4.6)
+            cleaned["external_source"] = parent.cleaned["external_source"]  # a nested item inherits its parent's
         elif "external_source" not in item:  # sent but invalid: refused for its value already
             work.fail_at(
                 "external_source", "required", "This field is required: the enclosing item has none to inherit."
@@ -180,7 +180,7 @@ def _stored(entity: SyncEntity, company: Company, works: list[Work]):
 def _stored_rows(stored, entity: SyncEntity, columns: list[str], *, lock: bool) -> dict[tuple, dict]:
     """The stored rows by key (one query), locked ``FOR NO KEY UPDATE`` in key order when the
     request writes: a concurrent request changing them waits, and this one merges the items
-    into what it committed, never into a stale copy (no lost update, api.md §5.2)."""
+    into what it committed, never into a stale copy (no lost update)."""
     if stored is None:
         return {}
     if lock:

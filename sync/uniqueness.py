@@ -1,5 +1,5 @@
 """Business keys unique among live rows (cell name, job number, part number per job, operation
-sequence per part), judged on the state after the whole request (data-model §4.1–§4.5).
+sequence per part), judged on the state after the whole request.
 
 A request may swap two sequences or two job numbers: the final state is what counts, and the
 writer parks the moved rows first (``parked_ids``) so the database's partial unique indexes

@@ -77,8 +77,8 @@ def rows_to_write(entity: SyncEntity, items: list) -> int:
 
 
 def refuse_too_many_rows(entity: SyncEntity, items: list, pointer: str) -> None:
-    """At most ``SYNC_MAX_ITEMS`` rows per request, nested ones included (api.md §5.1): a 400
-    before any validation, so an oversized request costs no more than counting it."""
+    """At most ``SYNC_MAX_ITEMS`` rows per request, nested ones included: a 400 before any
+    validation, so an oversized request costs no more than counting it."""
     limit = settings.SYNC_MAX_ITEMS
     if len(items) > limit:
         raise BadRequest(

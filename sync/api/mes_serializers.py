@@ -1,4 +1,4 @@
-"""The answers of the Eryxon MES sync endpoints (api.md §9), for the OpenAPI document.
+"""The answers of the Eryxon MES sync endpoints, for the OpenAPI document.
 
 The item serializers (the request bodies) are the engine's: ``sync.mes_items``.
 """

@@ -1,4 +1,4 @@
-"""The Eryxon MES sync API (api.md §9): ``PUT /api-{entity}/sync`` and ``POST /api-{entity}/bulk-sync``.
+"""The Eryxon MES sync API: ``PUT /api-{entity}/sync`` and ``POST /api-{entity}/bulk-sync``.
 
 Same engine, authentication, rate limits, sync runs and ``Idempotency-Key`` as the Ractory sync
 endpoints; only the body shapes differ: Eryxon's envelope ``{"success": …, "data" | "error": …}``.

@@ -1,4 +1,4 @@
-"""The answers of the Ractory sync endpoints (api.md §5.3), for the OpenAPI document.
+"""The answers of the Ractory sync endpoints, for the OpenAPI document.
 
 The item serializers (the request bodies) are the engine's: ``sync.items``.
 """

@@ -521,7 +521,7 @@ class Command(BaseCommand):
 
 
 def _batch_hash(plural: str, items: list, *, dry_run: bool, atomic: bool) -> str:
-    """The batch's request hash (data-model §5.1): of its items as sent to the service."""
+    """The batch's request hash, for its sync run: of its items as sent to the service."""
     body = json.dumps({plural: items}, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
     query = f"dry_run={str(dry_run).lower()}&atomic={str(atomic).lower()}"
     return request_hash("SYNC_FILE", f"sync_file/{plural}", query, body.encode("utf-8", "surrogatepass"))
