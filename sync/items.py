@@ -90,6 +90,8 @@ class SyncItemSerializer(StrictSerializer):
 
 
 class ProjectSyncItemSerializer(SyncItemSerializer):
+    """A project (a customer order), upserted by (company, guid)."""
+
     required_on_insert = ("code",)
 
     code = required_string(100)
@@ -99,6 +101,8 @@ class ProjectSyncItemSerializer(SyncItemSerializer):
 
 
 class ComponentSyncItemSerializer(SyncItemSerializer):
+    """A component (a position of a project: a window, a door), upserted by (company, guid)."""
+
     required_on_insert = ("project_guid", "code")
 
     project_guid = parent_guid("project")
@@ -109,6 +113,8 @@ class ComponentSyncItemSerializer(SyncItemSerializer):
 
 
 class AssemblySyncItemSerializer(SyncItemSerializer):
+    """An assembly of a component (a frame, a sash), upserted by (company, guid)."""
+
     required_on_insert = ("project_guid", "component_guid")
 
     project_guid = parent_guid("project")
@@ -120,6 +126,8 @@ class AssemblySyncItemSerializer(SyncItemSerializer):
 
 
 class PieceSyncItemSerializer(SyncItemSerializer):
+    """A piece (one part to produce: a profile bar, a sheet), upserted by (company, guid)."""
+
     required_on_insert = ("piece_id", "project_guid", "component_guid")
 
     piece_id = required_string(100)
@@ -138,6 +146,8 @@ class PieceSyncItemSerializer(SyncItemSerializer):
 
 
 class ArticleSyncItemSerializer(SyncItemSerializer):
+    """An article (hardware or material of a component), upserted by (company, guid)."""
+
     required_on_insert = ("project_guid", "component_guid", "code")
 
     project_guid = parent_guid("project")

@@ -57,6 +57,8 @@ class MesSyncItemSerializer(StrictSerializer):
 
 
 class CellSyncItemSerializer(MesSyncItemSerializer):
+    """A cell (a work centre of the shop floor), upserted by (company, external_source, external_id)."""
+
     required_on_insert = ("name",)
 
     name = required_string(255, help_text=f"Unique per company among live cells, case-insensitively. {INSERT_ONLY}")
@@ -67,6 +69,8 @@ class CellSyncItemSerializer(MesSyncItemSerializer):
 
 
 class ResourceSyncItemSerializer(MesSyncItemSerializer):
+    """A resource (a machine, tool or fixture), upserted by (company, external_source, external_id)."""
+
     required_on_insert = ("name", "type")
 
     name = required_string(255)
@@ -79,6 +83,8 @@ class ResourceSyncItemSerializer(MesSyncItemSerializer):
 
 
 class OperationSyncItemSerializer(MesSyncItemSerializer):
+    """An operation of a part at a cell, upserted by (company, external_source, external_id)."""
+
     required_on_insert = ("operation_name", "sequence")
     top_level_required = ("external_source", "part_external_id")
     ignored = ("status",)
@@ -108,6 +114,8 @@ class OperationSyncItemSerializer(MesSyncItemSerializer):
 
 
 class PartSyncItemSerializer(MesSyncItemSerializer):
+    """A part of a job, with its operations nested, upserted by (company, external_source, external_id)."""
+
     required_on_insert = ("part_number",)
     top_level_required = ("external_source", "job_external_id")
     nested = {"operations": "operations"}
@@ -130,6 +138,9 @@ class PartSyncItemSerializer(MesSyncItemSerializer):
 
 
 class JobSyncItemSerializer(MesSyncItemSerializer):
+    """A job (a production order) with its parts and their operations nested, upserted by
+    (company, external_source, external_id)."""
+
     required_on_insert = ("job_number",)
     nested = {"parts": "parts"}
     ignored = ("status",)
