@@ -11,6 +11,7 @@ import uuid
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework.viewsets import ViewSetMixin
 
 from ractory.api.problems import BadRequest, Conflict, Forbidden, NotFound
 from ractory.api.views import StrictAPIView
@@ -75,7 +76,9 @@ class TenantScopedAPIView(StrictAPIView):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if "get_queryset" in cls.__dict__:
+        # Checked on the resolved method, not the class body alone, so that a mixin listed before
+        # the base cannot bring in an unscoped get_queryset either.
+        if cls.get_queryset is not TenantScopedAPIView.get_queryset:
             raise TypeError(f"{cls.__name__} must refine_queryset(), not override get_queryset().")
 
     @property
@@ -120,3 +123,12 @@ class TenantScopedAPIView(StrictAPIView):
 
     def filter_detail_queryset(self, queryset):
         return queryset
+
+
+class TenantScopedViewSet(ViewSetMixin, TenantScopedAPIView):
+    """Base of every ViewSet over a tenant-owned model: ``TenantScopedAPIView`` for every action.
+
+    ``ViewSetMixin`` only routes methods to actions (``list``, ``retrieve``, an ``@action`` …);
+    the queryset of each comes from ``TenantScopedAPIView.get_queryset``, which no subclass may
+    override, so every action starts from the caller's company like the plain views do.
+    """

@@ -1,9 +1,9 @@
-from ractory.api.routing import api_path
+from ractory.api.routing import OptionalSlashRouter
 
-from .views import ENTITY_VIEWS
+from .views import ENTITY_VIEWSETS
 
-urlpatterns = []
-for _plural, (_list_view, _detail_view, _restore_view) in ENTITY_VIEWS.items():
-    urlpatterns += api_path(_plural, _list_view.as_view(), f"{_plural}-list")
-    urlpatterns += api_path(f"{_plural}/<guid:guid>", _detail_view.as_view(), f"{_plural}-detail")
-    urlpatterns += api_path(f"{_plural}/<guid:guid>/restore", _restore_view.as_view(), f"{_plural}-restore")
+router = OptionalSlashRouter()
+for _plural, _viewset in ENTITY_VIEWSETS.items():
+    router.register(_plural, _viewset, basename=_plural)
+
+urlpatterns = router.urls

@@ -1,73 +1,107 @@
-"""``/api/v1/{projects,components,assemblies,pieces,articles}``: lists, details, delete, restore."""
+"""``/api/v1/{projects,components,assemblies,pieces,articles}``: lists, details, delete, restore.
+
+One ViewSet per entity (``PieceViewSet`` …) over ``EntityViewSet``; ``urls.py`` registers them on
+a router, which serves three URLs for each:
+
+- ``<plural>`` (``<plural>-list``): ``list``;
+- ``<plural>/<guid>`` (``<plural>-detail``): ``retrieve`` and ``destroy``;
+- ``<plural>/<guid>/restore`` (``<plural>-restore``): the ``restore`` action.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from ractory.api.filters import boolean_query_parameter
 from tenants.permissions import CanDeleteEntities, CanReadEntities
-from tenants.scoping import COMPANY_GUID_PARAMETER, TenantScopedAPIView
+from tenants.scoping import COMPANY_GUID_PARAMETER, TenantScopedViewSet
 
-from .. import filtersets
-from ..cascade import CASCADES
-from ..models import Article, Assembly, Component, Piece, Project
-from ..selectors import Representation
 from ..services import Actor, restore, soft_delete
+from . import serializers
+from .entities import READ_ENTITIES, ReadEntity
 
 INCLUDE_INACTIVE = OpenApiParameter("include_inactive", bool, description="true: a soft-deleted row is found too.")
 
-
-@dataclass(frozen=True)
-class ReadEntity:
-    plural: str
-    singular: str
-    representation: Representation
-    filterset: type
+# The columns get_object() reads: enough to check the row and to delete or restore it.
+ROW_STATE_FIELDS = ("id", "company_id", "guid", "is_active", "deleted_at")
 
 
-READ_ENTITIES = {
-    entity.plural: entity
-    for entity in (
-        ReadEntity("projects", "project", Representation(Project, ()), filtersets.ProjectFilterSet),
-        ReadEntity("components", "component", Representation(Component, ("project",)), filtersets.ComponentFilterSet),
-        ReadEntity(
-            "assemblies", "assembly", Representation(Assembly, ("project", "component")), filtersets.AssemblyFilterSet
-        ),
-        ReadEntity(
-            "pieces", "piece", Representation(Piece, ("project", "component", "assembly")), filtersets.PieceFilterSet
-        ),
-        ReadEntity(
-            "articles", "article", Representation(Article, ("project", "component")), filtersets.ArticleFilterSet
-        ),
-    )
-}
+class EntityViewSet(TenantScopedViewSet):
+    """Base of the five entity ViewSets; ``entity`` says which.
 
+    What a request may carry is decided by the URL it came to, whatever its method: a wrong
+    method is authenticated, permission-checked and query-checked like a right one on the same
+    URL before its 405 (with ``Allow``), as each URL's own view did before these were ViewSets.
+    """
 
-class EntityBaseView(TenantScopedAPIView):
     entity: ReadEntity
+    lookup_value_converter = "guid"  # any case, hyphens optional; anything else is a 404
     permission_classes = [CanReadEntities]
 
     @property
     def model(self):
         return self.entity.representation.model
 
-
-class EntityListView(EntityBaseView):
-    lists = True
-    extra_query_parameters = ("company_guid",)
-
     @property
     def filterset_class(self):
         return self.entity.filterset
 
-    def refine_queryset(self, queryset):
-        return queryset.order_by("created_at", "id")
+    @property
+    def served_url(self) -> str:
+        """``"list"``, ``"detail"`` or ``"restore"``: the URL this view instance serves."""
+        if not self.detail:
+            return "list"
+        return "restore" if "restore" in self.action_map.values() else "detail"
 
-    def get(self, request):
+    @property
+    def lists(self) -> bool:
+        return self.served_url == "list"
+
+    @property
+    def extra_query_parameters(self) -> tuple[str, ...]:
+        if self.served_url == "detail":
+            return ("company_guid", "include_inactive")
+        return ("company_guid",)
+
+    @property
+    def extra_error_statuses(self) -> tuple[int, ...]:
+        # A detail, delete or restore names one row by guid: ambiguous across companies for a
+        # SystemAdmin (409 ambiguous_guid); a restore under a deleted parent is 409 too.
+        return () if self.served_url == "list" else (409,)
+
+    def get_permissions(self):
+        if self.served_url == "restore" or (self.served_url == "detail" and self.request.method == "DELETE"):
+            return [CanDeleteEntities()]
+        return super().get_permissions()
+
+    def get_view_name(self) -> str:
+        return f"{self.entity.singular.capitalize()} {self.served_url.capitalize()}"
+
+    def get_view_description(self, html=False) -> str:
+        entity = self.entity
+        descriptions = {
+            "list": entity.list_description,
+            "detail": entity.retrieve_description,
+            "restore": entity.restore_description,
+        }
+        return descriptions[self.served_url]
+
+    def refine_queryset(self, queryset):
+        if self.served_url == "list":
+            return queryset.order_by("created_at", "id")
+        return queryset
+
+    def filter_detail_queryset(self, queryset):
+        queryset = queryset.only(*ROW_STATE_FIELDS)
+        if self.action == "restore":
+            return queryset.filter(is_active=False)
+        if boolean_query_parameter(self.request, "include_inactive"):
+            return queryset
+        return queryset.filter(is_active=True)
+
+    def list(self, request):
         # Page on the row ids alone (the count and the offset need no joins), then read the page's
         # rows with their parent guids joined in: three queries whatever the page size.
         representation = self.entity.representation
@@ -75,143 +109,90 @@ class EntityListView(EntityBaseView):
         page = self.get_queryset().filter(pk__in=page_ids)
         return self.get_paginated_response(representation.as_dicts(representation.tuples(page)))
 
-
-class EntityDetailView(EntityBaseView):
-    extra_query_parameters = ("company_guid", "include_inactive")
-
-    def filter_detail_queryset(self, queryset):
-        queryset = queryset.only("id", "company_id", "guid", "is_active", "deleted_at")
-        if boolean_query_parameter(self.request, "include_inactive"):
-            return queryset
-        return queryset.filter(is_active=True)
-
-    def get_permissions(self):
-        if self.request.method == "DELETE":
-            return [CanDeleteEntities()]
-        return super().get_permissions()
-
-    def get(self, request, guid):
+    def retrieve(self, request, guid):
         row = self.get_object()
         return Response(self.entity.representation.detail(self.get_queryset(), row.pk, row.company_id))
 
-    def delete(self, request, guid):
+    def destroy(self, request, guid):
         row = self.get_object()
         soft_delete(model=self.model, row=row, actor=Actor.of(self.caller, getattr(request, "request_id", None)))
         return Response(status=204)
 
-
-class EntityRestoreView(EntityBaseView):
-    permission_classes = [CanDeleteEntities]
-    extra_query_parameters = ("company_guid",)
-    extra_error_statuses = (409,)
-
-    def filter_detail_queryset(self, queryset):
-        return queryset.only("id", "company_id", "guid", "is_active", "deleted_at").filter(is_active=False)
-
-    def post(self, request, guid):
+    @action(detail=True, methods=["post"])
+    def restore(self, request, guid):
         row = self.get_object()
         restore(model=self.model, row=row, actor=Actor.of(self.caller, getattr(request, "request_id", None)))
         return Response(status=204)
 
 
-def _schema_serializer(entity: ReadEntity, *, detail: bool):
-    """The representation as a serializer, for the OpenAPI document only (rows render from tuples)."""
-    representation = entity.representation
-    model = representation.model
-    declared = {"company_guid": serializers.UUIDField()}
-    declared.update({f"{name}_guid": serializers.UUIDField(allow_null=True) for name in representation.parents})
-    fields = list(representation.keys)
-    if detail:
-        if representation.has_picture:
-            declared["picture"] = serializers.CharField(allow_null=True, help_text="base64, padded")
-            fields.append("picture")
-        for child, _link in CASCADES[model]:
-            name = f"{child._meta.model_name}_count"
-            declared[name] = serializers.IntegerField(help_text=f"Active {child._meta.verbose_name_plural}.")
-            fields.append(name)
-    meta = type("Meta", (), {"model": model, "fields": fields, "read_only_fields": fields})
-    suffix = "Detail" if detail else ""
-    return type(f"{entity.singular.capitalize()}{suffix}", (serializers.ModelSerializer,), {**declared, "Meta": meta})
+def described_entity_endpoints(list_serializer, detail_serializer):
+    """Gives an entity ViewSet its OpenAPI operations (ids ``<plural>_list``, ``_retrieve``,
+    ``_destroy``, ``_restore``), described from its ``entity``, with the answers' serializers."""
+
+    def describe(viewset: type[EntityViewSet]) -> type[EntityViewSet]:
+        entity = viewset.entity
+        tags = [entity.plural]
+        return extend_schema_view(
+            list=extend_schema(
+                tags=tags,
+                operation_id=f"{entity.plural}_list",
+                description=entity.list_description,
+                parameters=[COMPANY_GUID_PARAMETER],
+                responses={200: list_serializer(many=True)},
+            ),
+            retrieve=extend_schema(
+                tags=tags,
+                operation_id=f"{entity.plural}_retrieve",
+                description=entity.retrieve_description,
+                parameters=[COMPANY_GUID_PARAMETER, INCLUDE_INACTIVE],
+                responses={200: detail_serializer},
+            ),
+            destroy=extend_schema(
+                tags=tags,
+                operation_id=f"{entity.plural}_destroy",
+                description=entity.destroy_description,
+                parameters=[COMPANY_GUID_PARAMETER],
+                responses={204: None},
+            ),
+            restore=extend_schema(
+                tags=tags,
+                operation_id=f"{entity.plural}_restore",
+                description=entity.restore_description,
+                parameters=[COMPANY_GUID_PARAMETER],
+                request=None,
+                responses={204: None},
+            ),
+        )(viewset)
+
+    return describe
 
 
-def _views_for(entity: ReadEntity):
-    list_serializer = _schema_serializer(entity, detail=False)
-    detail_serializer = _schema_serializer(entity, detail=True)
-
-    @extend_schema(
-        tags=[entity.plural],
-        operation_id=f"{entity.plural}_list",
-        parameters=[COMPANY_GUID_PARAMETER],
-        responses={200: list_serializer(many=True)},
-    )
-    def get_list(self, request):
-        return EntityListView.get(self, request)
-
-    get_list.__doc__ = (
-        f"Active {entity.plural} of your company (a SystemAdmin: of every company), oldest first, "
-        "as a bare array; X-Total-Count and Link headers page it."
-    )
-
-    @extend_schema(
-        tags=[entity.plural],
-        operation_id=f"{entity.plural}_retrieve",
-        parameters=[COMPANY_GUID_PARAMETER, INCLUDE_INACTIVE],
-        responses={200: detail_serializer},
-    )
-    def get_detail(self, request, guid):
-        return EntityDetailView.get(self, request, guid)
-
-    get_detail.__doc__ = f"One {entity.singular}, with its picture (base64) and real counts of its active children."
-
-    @extend_schema(
-        tags=[entity.plural],
-        operation_id=f"{entity.plural}_destroy",
-        parameters=[COMPANY_GUID_PARAMETER],
-        responses={204: None},
-    )
-    def delete(self, request, guid):
-        return EntityDetailView.delete(self, request, guid)
-
-    delete.__doc__ = (
-        f"Soft-delete the {entity.singular} and its active descendants with one timestamp "
-        "(restorable together). A deleted one is a 404."
-    )
-
-    @extend_schema(
-        tags=[entity.plural],
-        operation_id=f"{entity.plural}_restore",
-        parameters=[COMPANY_GUID_PARAMETER],
-        request=None,
-        responses={204: None},
-    )
-    def post_restore(self, request, guid):
-        return EntityRestoreView.post(self, request, guid)
-
-    post_restore.__doc__ = (
-        f"Restore a deleted {entity.singular} and exactly the descendants deleted with it. "
-        "An active one is a 404; one whose parent is deleted is a 409 parent_inactive."
-    )
-    name = entity.singular.capitalize()
-    list_view = type(
-        f"{name}ListView", (EntityListView,), {"entity": entity, "get": get_list, "__doc__": get_list.__doc__}
-    )
-    detail_view = type(
-        f"{name}DetailView",
-        (EntityDetailView,),
-        {
-            "entity": entity,
-            "get": get_detail,
-            "delete": delete,
-            "extra_error_statuses": (409,),
-            "__doc__": get_detail.__doc__,
-        },
-    )
-    restore_view = type(
-        f"{name}RestoreView",
-        (EntityRestoreView,),
-        {"entity": entity, "post": post_restore, "__doc__": post_restore.__doc__},
-    )
-    return list_view, detail_view, restore_view
+@described_entity_endpoints(serializers.ProjectSerializer, serializers.ProjectDetailSerializer)
+class ProjectViewSet(EntityViewSet):
+    entity = READ_ENTITIES["projects"]
 
 
-ENTITY_VIEWS = {plural: _views_for(entity) for plural, entity in READ_ENTITIES.items()}
+@described_entity_endpoints(serializers.ComponentSerializer, serializers.ComponentDetailSerializer)
+class ComponentViewSet(EntityViewSet):
+    entity = READ_ENTITIES["components"]
+
+
+@described_entity_endpoints(serializers.AssemblySerializer, serializers.AssemblyDetailSerializer)
+class AssemblyViewSet(EntityViewSet):
+    entity = READ_ENTITIES["assemblies"]
+
+
+@described_entity_endpoints(serializers.PieceSerializer, serializers.PieceDetailSerializer)
+class PieceViewSet(EntityViewSet):
+    entity = READ_ENTITIES["pieces"]
+
+
+@described_entity_endpoints(serializers.ArticleSerializer, serializers.ArticleDetailSerializer)
+class ArticleViewSet(EntityViewSet):
+    entity = READ_ENTITIES["articles"]
+
+
+ENTITY_VIEWSETS = {
+    viewset.entity.plural: viewset
+    for viewset in (ProjectViewSet, ComponentViewSet, AssemblyViewSet, PieceViewSet, ArticleViewSet)
+}
