@@ -95,7 +95,7 @@ class EntityViewSet(TenantScopedViewSet):
 
     def filter_detail_queryset(self, queryset):
         queryset = queryset.only(*ROW_STATE_FIELDS)
-        if self.action == "restore":
+        if self.served_url == "restore":
             return queryset.filter(is_active=False)
         if boolean_query_parameter(self.request, "include_inactive"):
             return queryset
