@@ -277,7 +277,10 @@ SPECTACULAR_SETTINGS = {
         "ResourceTypeEnum": "assemblies.models.ResourceType.values",
     },
     "SORT_OPERATIONS": False,
-    "PREPROCESSING_HOOKS": ["ractory.api.schema.drop_trailing_slash_duplicates"],
+    "PREPROCESSING_HOOKS": [
+        "ractory.api.schema.drop_trailing_slash_duplicates",
+        "ractory.api.schema.order_each_paths_methods",
+    ],
 }
 
 # --- Static files, i18n -----------------------------------------------------------------------

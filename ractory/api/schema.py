@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.views.generic import View
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
@@ -181,3 +182,15 @@ def drop_trailing_slash_duplicates(endpoints, **kwargs):
     """Spectacular preprocessing hook: every path is also served with a trailing slash, but the
     schema documents each operation once, under its canonical slash-less path."""
     return [endpoint for endpoint in endpoints if endpoint[0] == "/" or not endpoint[0].endswith("/")]
+
+
+def order_each_paths_methods(endpoints, **kwargs):
+    """Spectacular preprocessing hook: a ViewSet's methods are enumerated from a set, in an order
+    that changes with Python's hash seed; put every path's methods in the order a plain view
+    lists them (``View.http_method_names``: get, post, put, patch, delete …), so the document
+    is the same on every run. Paths keep their order."""
+    first_index = {}
+    for index, (path, _regex, _method, _callback) in enumerate(endpoints):
+        first_index.setdefault(path, index)
+    method_order = View.http_method_names
+    return sorted(endpoints, key=lambda endpoint: (first_index[endpoint[0]], method_order.index(endpoint[2].lower())))

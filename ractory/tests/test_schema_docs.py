@@ -8,6 +8,7 @@ import re
 import pytest
 import yaml
 
+from ractory.api.schema import order_each_paths_methods
 from tenants.roles import Role
 
 ASSET = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
@@ -177,3 +178,34 @@ def test_the_schema_documents_the_401_of_login_and_refresh_and_the_404_of_filter
         assert "404" in operation["responses"], path
         company = next(parameter for parameter in operation["parameters"] if parameter["name"] == "company_guid")
         assert company["schema"] == {"type": "string", "format": "uuid"}
+
+
+def test_each_paths_methods_keep_a_plain_views_order_whatever_the_hash_seed():
+    # A ViewSet's methods come from a set; the hook orders them so the document is stable.
+    endpoints = [
+        ("/api/v1/pieces/{guid}", "^pieces/(?P<guid>...)$", "DELETE", None),
+        ("/api/v1/pieces/{guid}", "^pieces/(?P<guid>...)$", "GET", None),
+        ("/api/v1/api-keys", "^api-keys$", "POST", None),
+        ("/api/v1/api-keys", "^api-keys$", "GET", None),
+        ("/api/v1/pieces", "^pieces$", "GET", None),
+    ]
+
+    ordered = order_each_paths_methods(endpoints=endpoints)
+
+    assert [(path, method) for path, _regex, method, _callback in ordered] == [
+        ("/api/v1/pieces/{guid}", "GET"),
+        ("/api/v1/pieces/{guid}", "DELETE"),
+        ("/api/v1/api-keys", "GET"),
+        ("/api/v1/api-keys", "POST"),
+        ("/api/v1/pieces", "GET"),
+    ]
+
+
+def test_an_entity_details_operations_are_listed_get_then_delete(api):
+    paths = api.get("/api/schema/?format=json").json()["paths"]
+
+    assert list(paths["/api/v1/pieces/{guid}"]) == ["get", "delete"]
+    assert paths["/api/v1/pieces/{guid}"]["get"]["operationId"] == "pieces_retrieve"
+    assert paths["/api/v1/pieces/{guid}"]["delete"]["operationId"] == "pieces_destroy"
+    assert list(paths["/api/v1/pieces/{guid}/restore"]) == ["post"]
+    assert paths["/api/v1/pieces/{guid}/restore"]["post"]["operationId"] == "pieces_restore"
