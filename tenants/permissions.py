@@ -1,12 +1,10 @@
 """Permission classes for the "scope or role" rules of ``tenants.roles``.
 
-``scope_or_role(...)`` builds a DRF permission class: an API key passes with one of the scopes,
-a user with one of the roles. A refusal is a 403 whose detail names what was missing.
+Each class is a ``ScopeOrRole``: an API key passes with one of its scopes, a user with one of
+its roles. A refusal is a 403 whose detail names what was missing.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from rest_framework.permissions import BasePermission
 
@@ -48,18 +46,28 @@ class ScopeOrRole(BasePermission):
         return ", ".join(role for role in Role.values if role in self.roles) or "none"
 
 
-def scope_or_role(*, scopes: Iterable[str] = (), roles: Iterable[str] = ()) -> type[ScopeOrRole]:
-    """A permission class admitting keys with any of ``scopes`` and users with any of ``roles``."""
-    return type(
-        "ScopeOrRole",
-        (ScopeOrRole,),
-        {"scopes": frozenset(scopes), "roles": frozenset(roles)},
-    )
+class CanSyncWrite(ScopeOrRole):
+    scopes = frozenset({Scope.SYNC_WRITE})
+    roles = frozenset(SYNC_WRITE_ROLES)
 
 
-CanSyncWrite = scope_or_role(scopes=[Scope.SYNC_WRITE], roles=SYNC_WRITE_ROLES)
-CanReadEntities = scope_or_role(scopes=[Scope.SYNC_READ, Scope.SYNC_WRITE], roles=READ_ROLES)
-CanDeleteEntities = scope_or_role(scopes=[Scope.SYNC_WRITE], roles=DELETE_RESTORE_ROLES)
-CanManageApiKeys = scope_or_role(roles=API_KEY_ADMIN_ROLES)
-IsSystemAdmin = scope_or_role(roles=[Role.SYSTEM_ADMIN])
-IsUser = scope_or_role(roles=Role.values)
+class CanReadEntities(ScopeOrRole):
+    scopes = frozenset({Scope.SYNC_READ, Scope.SYNC_WRITE})
+    roles = frozenset(READ_ROLES)
+
+
+class CanDeleteEntities(ScopeOrRole):
+    scopes = frozenset({Scope.SYNC_WRITE})
+    roles = frozenset(DELETE_RESTORE_ROLES)
+
+
+class CanManageApiKeys(ScopeOrRole):
+    roles = frozenset(API_KEY_ADMIN_ROLES)
+
+
+class IsSystemAdmin(ScopeOrRole):
+    roles = frozenset({Role.SYSTEM_ADMIN})
+
+
+class IsUser(ScopeOrRole):
+    roles = frozenset(Role.values)

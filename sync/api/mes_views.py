@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 
 from ractory.api.filters import boolean_query_parameter
@@ -187,8 +187,9 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
-def _envelope(name: str, data) -> serializers.Serializer:
-    return type(name, (serializers.Serializer,), {"success": serializers.BooleanField(), "data": data})
+def _envelope(name: str, data: serializers.Serializer) -> serializers.Serializer:
+    """Eryxon's success envelope around ``data``, as the OpenAPI component ``name``."""
+    return inline_serializer(name, {"success": serializers.BooleanField(), "data": data})
 
 
 def described_single_sync_endpoint(view: type[MesSingleSyncView]) -> type[MesSingleSyncView]:
@@ -264,9 +265,8 @@ def described_bulk_sync_endpoint(view: type[MesBulkSyncView]) -> type[MesBulkSyn
     """Gives a ``POST /api-{entity}/bulk-sync`` class its own OpenAPI body, examples and description."""
     entity = view.entity
     name = entity.singular.capitalize()
-    wrapper = type(
+    wrapper = inline_serializer(
         f"Mes{name}BulkSyncRequest",
-        (serializers.Serializer,),
         {entity.plural: entity.item_serializer(many=True, help_text='At most 1000; also accepted as "items".')},
     )
     response = _envelope(f"Mes{name}BulkSyncResponse", MesBulkResultSerializer())
