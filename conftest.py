@@ -14,6 +14,7 @@ import itertools
 import uuid
 
 import pytest
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from tenants import services
@@ -24,10 +25,14 @@ PASSWORD = "correct-horse-battery-staple"
 _sequence = itertools.count(1)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The production hasher is slow on purpose; tests only need a correct one.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def pytest_configure(config):
+    # The production hasher (PBKDF2, a million iterations) is slow on purpose; tests only need a
+    # correct one. Set once for the whole session, before collection imports anything, so that it
+    # also covers hashes made at import time (the login view's unknown-email dummy hash), in fixtures
+    # of any scope and under override_settings. A test that sets PASSWORD_HASHERS with the settings
+    # fixture gets this list back afterwards. Processes a test starts (gunicorn, manage.py) run the
+    # production settings and hash with PBKDF2.
+    override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]).enable()
 
 
 @pytest.fixture
