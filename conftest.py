@@ -5,23 +5,32 @@
 - ``client_as(caller)``: a client for a role name, ``key:<scope>`` or ``anonymous`` (matrices);
 - ``problem(response, status, code)``: asserts an RFC 9457 problem document;
 - ``api``: a DRF ``APIClient``; ``as_user(user)`` / ``as_key(raw_key)`` return clients
-  authenticated with a real JWT or a real API key (the same headers an integrator sends).
+  authenticated with a real JWT or a real API key (the same headers an integrator sends);
+- ``key``: ``(api_key, raw_key)`` of ``company`` with sync:read and sync:write; ``writer`` /
+  ``other_writer``: ``SyncClient``s of ``company`` (with ``key``) and of ``other_company``;
+- ``system_admin``: a client of a System Admin; ``admin_client_for(user)``: a Django admin session;
+- ``frozen_window``: the rate limiter's clock pinned 5 seconds into a minute;
+- ``without_request_id(body)``: a problem body without its per-request field, to compare two.
 """
 
 from __future__ import annotations
 
 import itertools
+import time
 import uuid
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
+from ractory.api import ratelimit
+from sync.tests.factories import SyncClient
 from tenants import services
 from tenants.models import Company, User
 from tenants.roles import Role
 
 PASSWORD = "correct-horse-battery-staple"
+REALM = 'Bearer realm="ractory"'  # the WWW-Authenticate of every 401
 _sequence = itertools.count(1)
 
 
@@ -76,6 +85,39 @@ def make_api_key(db, company):
         return created.api_key, created.raw_key
 
     return make
+
+
+@pytest.fixture
+def key(make_api_key):
+    """``(api_key, raw_key)`` of ``company``, with sync:read and sync:write."""
+    return make_api_key()
+
+
+@pytest.fixture
+def writer(key, as_key, company) -> SyncClient:
+    return SyncClient(as_key(key[1]), company)
+
+
+@pytest.fixture
+def other_writer(make_api_key, as_key, other_company) -> SyncClient:
+    return SyncClient(as_key(make_api_key(company=other_company)[1]), other_company)
+
+
+@pytest.fixture
+def system_admin(make_user, as_user) -> APIClient:
+    return as_user(make_user(Role.SYSTEM_ADMIN))
+
+
+@pytest.fixture
+def admin_client_for():
+    """``admin_client_for(user)``: a Django test client logged in to the admin as ``user``."""
+
+    def login(user: User) -> Client:
+        client = Client()
+        assert client.login(username=user.email, password=PASSWORD)
+        return client
+
+    return login
 
 
 @pytest.fixture
@@ -144,8 +186,32 @@ def assert_problem(response, status: int, code: str | None = None) -> dict:
     return body
 
 
+def assert_auth_problem(problem, response, code: str | None) -> dict:
+    """The response is a 401 problem of ``code`` that asks for credentials and leaks no traceback;
+    returns its body."""
+    body = problem(response, 401, code)
+    assert response["WWW-Authenticate"] == REALM
+    assert body["type"] == "/problems/not-authenticated"
+    assert "Traceback" not in response.content.decode()
+    return body
+
+
 @pytest.fixture(autouse=True)
 def separate_rate_limit_counters(settings):
     # Every test counts on counters of its own (memory or Redis), so no test inherits another's
     # requests; rate-limit tests lower the limits with the settings fixture.
     settings.RATE_LIMIT_KEY_PREFIX = f"test:{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def frozen_window(monkeypatch) -> float:
+    """Pin the rate limiter's clock 5 seconds into one window, so a test never straddles a minute
+    boundary. Returns the pinned time."""
+    start = (int(time.time() // 60) * 60) + 5.0
+    monkeypatch.setattr(ratelimit.time, "time", lambda: start)
+    return start
+
+
+def without_request_id(body: dict) -> dict:
+    """``body`` without ``request_id``, which differs on every response."""
+    return {key: value for key, value in body.items() if key != "request_id"}

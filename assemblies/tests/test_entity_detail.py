@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from conftest import without_request_id
 from sync.tests.factories import MODELS, SyncClient, new_guid, row, snapshot_all
 from tenants.roles import Role
 
@@ -23,10 +24,6 @@ DETAIL_EXTRA = {
     "pieces": ["picture"],
     "articles": [],
 }
-
-
-def without_request_id(body: dict) -> dict:
-    return {key: value for key, value in body.items() if key != "request_id"}
 
 
 # --- representation ---------------------------------------------------------------------------------

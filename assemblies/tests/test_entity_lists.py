@@ -16,6 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from assemblies.models import PIECE_INTEGER_FIELDS, PIECE_STRING_FIELDS
+from conftest import without_request_id
 from sync.tests.factories import MODELS, SyncClient, new_guid, row
 from tenants.roles import Role
 
@@ -159,10 +160,6 @@ def db_order(plural: str, guid_list, company=None) -> list[str]:
     if company is not None:
         queryset = queryset.filter(company=company)
     return [str(g) for g in queryset.order_by("created_at", "id").values_list("guid", flat=True)]
-
-
-def without_request_id(body: dict) -> dict:
-    return {key: value for key, value in body.items() if key != "request_id"}
 
 
 # --- fixtures ---------------------------------------------------------------------------------------

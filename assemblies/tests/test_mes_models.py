@@ -16,7 +16,6 @@ from datetime import timedelta
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -35,7 +34,6 @@ from assemblies.models import (
     ResourceType,
 )
 from assemblies.selectors import child_counts
-from conftest import PASSWORD
 from tenants.roles import Role
 
 MES_MODELS = [Cell, Resource, Job, Part, Operation]
@@ -415,16 +413,6 @@ def test_soft_deleting_a_job_cascades_to_its_parts_and_their_operations(mes_tree
 
 
 # --- admin ----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def admin_client_for():
-    def login(user) -> Client:
-        client = Client()
-        assert client.login(username=user.email, password=PASSWORD)
-        return client
-
-    return login
 
 
 @pytest.fixture

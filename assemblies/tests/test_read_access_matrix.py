@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from sync.tests.factories import MODELS, SyncClient, new_guid, snapshot_all
+from conftest import without_request_id
+from sync.tests.factories import MODELS, new_guid, snapshot_all
 from tenants.roles import Role
 
 PLURALS = list(MODELS)
@@ -37,16 +38,6 @@ MATRIX = [
     for caller in CALLERS
     for index, operation in enumerate(OPERATIONS)
 ]
-
-
-@pytest.fixture
-def admin_key(make_api_key):
-    return make_api_key()
-
-
-@pytest.fixture
-def writer(admin_key, as_key, company) -> SyncClient:
-    return SyncClient(as_key(admin_key[1]), company)
 
 
 @pytest.fixture
@@ -82,10 +73,6 @@ def request(client, operation: str, plural: str, guid: str, query: str = ""):
     if operation == "delete":
         return client.delete(f"/api/v1/{plural}/{guid}{query}")
     return client.post(f"/api/v1/{plural}/{guid}/restore{query}")
-
-
-def without_request_id(body: dict) -> dict:
-    return {key: value for key, value in body.items() if key != "request_id"}
 
 
 @pytest.mark.parametrize("plural", PLURALS)

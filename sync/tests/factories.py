@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from django.utils import timezone
 
 from assemblies.models import Article, Assembly, Component, Piece, Project
+from sync.models import SyncRun
 from tenants.models import ApiKey
 
 SYNC_URL = "/api/v1/sync/{plural}"
@@ -81,6 +82,11 @@ def snapshot_all(company=None) -> dict:
 def freshen_key(api_key: ApiKey) -> None:
     """Mark the key as used just now, so authentication issues no ``last_used_at`` UPDATE."""
     ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())
+
+
+def run_of(response) -> SyncRun:
+    """The sync run that recorded ``response`` (found by its request id)."""
+    return SyncRun.objects.get(request_id=response["X-Request-ID"])
 
 
 @dataclass

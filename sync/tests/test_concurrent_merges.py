@@ -21,10 +21,11 @@ pytestmark = CONCURRENT_WRITERS
 
 
 @pytest.fixture
-def writer(make_api_key, as_key, company) -> SyncClient:
-    key, raw = make_api_key()
-    freshen_key(key)
-    return SyncClient(as_key(raw), company)
+def writer(key, writer) -> SyncClient:
+    """The shared writer, its key marked used just now: the concurrent requests then issue no
+    ``last_used_at`` UPDATE of the key row."""
+    freshen_key(key[0])
+    return writer
 
 
 def test_two_syncs_of_different_fields_of_one_row_keep_both(writer, company):

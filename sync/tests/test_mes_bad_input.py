@@ -21,6 +21,7 @@ from sync.models import SyncRun
 from tenants import services
 from tenants.roles import Role
 
+from .factories import run_of
 from .mes import MODELS, bulk, eryxon_client, failure, put, success
 
 pytestmark = pytest.mark.django_db
@@ -138,17 +139,6 @@ def changed(item: dict, changes: dict) -> dict:
 
 
 @pytest.fixture
-def key(make_api_key):
-    """(api_key, raw_key) with sync:read and sync:write."""
-    return make_api_key()
-
-
-@pytest.fixture
-def client(key):
-    return eryxon_client(key[1])
-
-
-@pytest.fixture
 def stored(client, company):
     """STORED written through the API; returns the rows by entity."""
     for plural, item in STORED.items():
@@ -163,10 +153,6 @@ def snapshot() -> dict:
 
 def external_ids(plural: str, company, **filters) -> set[str]:
     return set(MODELS[plural].objects.filter(company=company, **filters).values_list("external_id", flat=True))
-
-
-def run_of(response) -> SyncRun:
-    return SyncRun.objects.get(request_id=response["X-Request-ID"])
 
 
 def details(errors, prefix: str = "") -> list[dict]:

@@ -16,7 +16,8 @@ from django.db import IntegrityError, transaction
 from assemblies.models import Cell, Operation
 from sync.models import SyncRun
 
-from .mes import bulk, eryxon_client, failure, put, state, success
+from .factories import run_of
+from .mes import bulk, failure, put, state, success
 
 pytestmark = pytest.mark.django_db
 
@@ -39,26 +40,12 @@ SAME = [
 ]
 
 
-@pytest.fixture
-def key(make_api_key):
-    return make_api_key()
-
-
-@pytest.fixture
-def client(key):
-    return eryxon_client(key[1])
-
-
 def cell(external_id: str, name: str) -> dict:
     return {"external_id": external_id, "external_source": SOURCE, "name": name}
 
 
 def live_names(company) -> list[tuple[str, str]]:
     return sorted(Cell.objects.filter(company=company, is_active=True).values_list("external_id", "name"))
-
-
-def run_of(response) -> SyncRun:
-    return SyncRun.objects.get(request_id=response["X-Request-ID"])
 
 
 def operation(external_id: str, cell_name: str) -> dict:

@@ -23,11 +23,6 @@ OFFSET = "The UTC offset must be within ±15:59 (whole seconds), e.g. 2026-11-22
 
 
 @pytest.fixture
-def key(make_api_key):
-    return make_api_key()
-
-
-@pytest.fixture
 def client(key, company):
     client = eryxon_client(key[1])
     success(put(client, "cells", {"external_id": "WC-CUT", "external_source": SOURCE, "name": "Cutting"}), 201)

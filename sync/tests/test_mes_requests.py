@@ -16,23 +16,13 @@ from assemblies.models import Cell, Job, Operation, Part
 from ractory.api import ratelimit
 from sync.models import IdempotencyRecord, SyncRun
 
-from .factories import freshen_key
+from .factories import freshen_key, run_of
 from .mes import bulk, eryxon_client, failure, put, state, success
 
 pytestmark = pytest.mark.django_db
 
 SOURCE = "SAP"
 RUNS_URL = "/api/v1/sync/runs"
-
-
-@pytest.fixture
-def key(make_api_key):
-    return make_api_key()
-
-
-@pytest.fixture
-def client(key):
-    return eryxon_client(key[1])
 
 
 def make_cells(client) -> None:
@@ -189,10 +179,6 @@ def test_nested_job_queries_do_not_grow_with_the_tree(client, key, company, cell
 # --- Sync runs ----------------------------------------------------------------------------------------
 
 
-def run_of(response) -> SyncRun:
-    return SyncRun.objects.get(request_id=response["X-Request-ID"])
-
-
 def run_fields(run: SyncRun) -> tuple:
     return (
         run.entity,
@@ -324,14 +310,6 @@ def test_an_idempotency_key_replays_a_single_sync_with_its_201(client, company):
 # --- Rate limits -------------------------------------------------------------------------------------
 
 RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
-
-
-@pytest.fixture
-def frozen_window(monkeypatch):
-    """Pin the clock inside one window, so a test never straddles a minute boundary."""
-    start = (int(time.time() // 60) * 60) + 5.0
-    monkeypatch.setattr(ratelimit.time, "time", lambda: start)
-    return start
 
 
 @pytest.fixture

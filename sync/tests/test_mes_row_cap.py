@@ -21,11 +21,6 @@ SOURCE = "SAP"
 
 
 @pytest.fixture
-def key(make_api_key):
-    return make_api_key()
-
-
-@pytest.fixture
 def client(key, company):
     client = eryxon_client(key[1])
     cell = {"external_id": "WC-CUT", "external_source": SOURCE, "name": "Cutting"}

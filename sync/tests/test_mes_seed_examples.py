@@ -6,14 +6,9 @@ import pytest
 
 from assemblies.models import Cell, Job, Operation, Part, Resource
 
-from .mes import bulk, eryxon_client, put, rows, success
+from .mes import bulk, put, rows, success
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def client(make_api_key):
-    return eryxon_client(make_api_key()[1])
 
 
 @pytest.fixture

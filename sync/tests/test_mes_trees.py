@@ -24,16 +24,6 @@ CELLS = (("WC-CUT", "Cutting"), ("WC-BEND", "Bending"), ("WC-WELD", "Welding"))
 BOOKKEEPING = ("id", "guid", "company_id", "created_at", "updated_at", "synced_at", "sync_hash", "deleted_at")
 
 
-@pytest.fixture
-def key(make_api_key):
-    return make_api_key()
-
-
-@pytest.fixture
-def client(key):
-    return eryxon_client(key[1])
-
-
 def make_cells(client, company) -> dict[str, Cell]:
     items = [{"external_id": external_id, "external_source": SOURCE, "name": name} for external_id, name in CELLS]
     data = success(bulk(client, "cells", {"cells": items}))

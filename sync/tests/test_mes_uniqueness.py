@@ -13,16 +13,11 @@ import pytest
 
 from assemblies.models import Cell, Job, Operation, Part
 
-from .mes import bulk, eryxon_client, failure, put, state, success
+from .mes import bulk, failure, put, state, success
 
 pytestmark = pytest.mark.django_db
 
 SOURCE = "SAP"
-
-
-@pytest.fixture
-def client(make_api_key):
-    return eryxon_client(make_api_key()[1])
 
 
 @pytest.fixture

@@ -29,10 +29,11 @@ CHILDREN = 50
 
 
 @pytest.fixture
-def writer(make_api_key, as_key, company) -> SyncClient:
-    key, raw = make_api_key()
-    freshen_key(key)
-    return SyncClient(as_key(raw), company)
+def writer(key, writer) -> SyncClient:
+    """The shared writer, its key marked used just now: the concurrent requests then issue no
+    ``last_used_at`` UPDATE of the key row."""
+    freshen_key(key[0])
+    return writer
 
 
 def components_under(writer: SyncClient, project: str) -> Callable:

@@ -11,15 +11,10 @@ from __future__ import annotations
 
 import pytest
 
-from .factories import SyncClient, row
+from .factories import row
 from .invariants import live_children_of_dead_parents
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def writer(make_api_key, as_key, company) -> SyncClient:
-    return SyncClient(as_key(make_api_key()[1]), company)
 
 
 def test_restoring_a_component_leaves_no_piece_active_under_a_deleted_assembly(writer, company):

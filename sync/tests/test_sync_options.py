@@ -22,16 +22,6 @@ SENT = "2026-01-02T05:04:05.654321+02:00"
 SENT_AT = dt.datetime(2026, 1, 2, 3, 4, 5, 654321, tzinfo=UTC)
 
 
-@pytest.fixture
-def writer(make_api_key, as_key, company) -> SyncClient:
-    return SyncClient(as_key(make_api_key()[1]), company)
-
-
-@pytest.fixture
-def other_writer(make_api_key, as_key, other_company) -> SyncClient:
-    return SyncClient(as_key(make_api_key(company=other_company)[1]), other_company)
-
-
 def instant(value):
     return None if value is None else dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
@@ -455,14 +445,14 @@ def test_an_expired_record_counts_as_absent(writer, company):
 
 
 @pytest.mark.parametrize(
-    "key",
+    "idempotency_key",
     ["", "x" * 256, "bad\x01key", "bad\x7fkey", "tab\tkey", "new\nline"],
     ids=["empty", "256-chars", "control", "delete", "tab", "newline"],
 )
-def test_an_invalid_key_header_is_a_400(writer, company, problem, key):
+def test_an_invalid_key_header_is_a_400(writer, company, problem, idempotency_key):
     before = state(company)
 
-    response = writer.post("projects", [writer.new("projects")], HTTP_IDEMPOTENCY_KEY=key)
+    response = writer.post("projects", [writer.new("projects")], HTTP_IDEMPOTENCY_KEY=idempotency_key)
 
     body = problem(response, 400, "invalid_idempotency_key")
     assert body["errors"][0]["pointer"] == "/headers/Idempotency-Key"
@@ -470,12 +460,12 @@ def test_an_invalid_key_header_is_a_400(writer, company, problem, key):
     assert not IdempotencyRecord.objects.exists()
 
 
-@pytest.mark.parametrize("key", ["x" * 255, "a", "with spaces and ~!@#$%^&*()"])
-def test_a_key_of_1_to_255_printable_characters_is_accepted(writer, company, key):
-    response = writer.post("projects", [writer.new("projects")], HTTP_IDEMPOTENCY_KEY=key)
+@pytest.mark.parametrize("idempotency_key", ["x" * 255, "a", "with spaces and ~!@#$%^&*()"])
+def test_a_key_of_1_to_255_printable_characters_is_accepted(writer, company, idempotency_key):
+    response = writer.post("projects", [writer.new("projects")], HTTP_IDEMPOTENCY_KEY=idempotency_key)
 
     assert response.status_code == 200, response.content
-    assert IdempotencyRecord.objects.get(company=company).key == key
+    assert IdempotencyRecord.objects.get(company=company).key == idempotency_key
 
 
 def test_dry_run_changes_show_timestamps_in_utc(writer, company):

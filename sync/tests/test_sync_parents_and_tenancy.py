@@ -17,16 +17,6 @@ from .factories import MODELS, SyncClient, new_guid, row, snapshot_all
 LINK_PARENTS = {"project_guid": "projects", "component_guid": "components", "assembly_guid": "assemblies"}
 
 
-@pytest.fixture
-def writer(make_api_key, as_key, company) -> SyncClient:
-    return SyncClient(as_key(make_api_key()[1]), company)
-
-
-@pytest.fixture
-def other_writer(make_api_key, as_key, other_company) -> SyncClient:
-    return SyncClient(as_key(make_api_key(company=other_company)[1]), other_company)
-
-
 def links_of(plural: str, tree) -> dict:
     return {
         "components": {"project_guid": tree.project},

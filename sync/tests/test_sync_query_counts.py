@@ -19,16 +19,6 @@ from .factories import MODELS, SyncClient, freshen_key
 SIZES = (10, 1000)
 
 
-@pytest.fixture
-def key(make_api_key):
-    return make_api_key()
-
-
-@pytest.fixture
-def writer(key, as_key, company) -> SyncClient:
-    return SyncClient(as_key(key[1]), company)
-
-
 def build_items(writer: SyncClient, plural: str, tree, count: int, tag: str) -> list[dict]:
     links = {
         "projects": {},

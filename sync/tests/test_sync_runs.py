@@ -15,29 +15,10 @@ from assemblies.models import Cell
 from sync.models import SyncRun
 from tenants.roles import Role
 
-from .factories import MODELS, RUNS_URL, SyncClient, new_guid
+from .factories import MODELS, RUNS_URL, SyncClient, new_guid, run_of
 from .mes import eryxon_client, failure, put
 
 UTC = dt.UTC
-
-
-@pytest.fixture
-def key(make_api_key):
-    return make_api_key()
-
-
-@pytest.fixture
-def writer(key, as_key, company) -> SyncClient:
-    return SyncClient(as_key(key[1]), company)
-
-
-@pytest.fixture
-def other_writer(make_api_key, as_key, other_company) -> SyncClient:
-    return SyncClient(as_key(make_api_key(company=other_company)[1]), other_company)
-
-
-def run_of(response) -> SyncRun:
-    return SyncRun.objects.get(request_id=response["X-Request-ID"])
 
 
 # --- Recording ----------------------------------------------------------------------------------

@@ -15,23 +15,13 @@ from django.utils import timezone
 
 from assemblies.models import AuditEvent
 
-from .factories import MODELS, SyncClient, new_guid, row, snapshot, snapshot_all
+from .factories import MODELS, new_guid, row, snapshot, snapshot_all
 
 UTC = dt.UTC
 EARLY = "2025-06-01T08:00:00.123456Z"
 EARLY_AT = dt.datetime(2025, 6, 1, 8, 0, 0, 123456, tzinfo=UTC)
 SENT = "2026-01-02T05:04:05.654321+02:00"
 SENT_AT = dt.datetime(2026, 1, 2, 3, 4, 5, 654321, tzinfo=UTC)
-
-
-@pytest.fixture
-def key(make_api_key):
-    return make_api_key()
-
-
-@pytest.fixture
-def writer(key, as_key, company) -> SyncClient:
-    return SyncClient(as_key(key[1]), company)
 
 
 def parent_links(plural: str, tree) -> dict:
