@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from tenants.roles import Role
+
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "request_id"}
+
+
+@pytest.fixture
+def company_admin(make_user, as_user):
+    """A client of a Company Admin of ``company``."""
+    return as_user(make_user(Role.COMPANY_ADMIN))
 
 
 @pytest.fixture

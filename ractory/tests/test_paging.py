@@ -12,11 +12,6 @@ API_KEYS = "/api/v1/api-keys"
 
 
 @pytest.fixture
-def company_admin(make_user, as_user):
-    return as_user(make_user(Role.COMPANY_ADMIN))
-
-
-@pytest.fixture
 def five_keys(make_api_key) -> list[str]:
     """Five keys of the admin's company, in creation order (their guids as text)."""
     return [str(make_api_key(description=f"key {index}")[0].guid) for index in range(5)]

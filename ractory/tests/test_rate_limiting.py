@@ -33,14 +33,6 @@ def limits(settings):
     return set_limits
 
 
-@pytest.fixture
-def frozen_window(monkeypatch):
-    """Pin the clock inside one window, so a test never straddles a minute boundary."""
-    start = (int(time.time() // 60) * 60) + 5.0
-    monkeypatch.setattr(ratelimit.time, "time", lambda: start)
-    return start
-
-
 @pytest.mark.parametrize(
     ("path", "status"),
     [

@@ -46,13 +46,6 @@ def redis_down(settings):
 
 
 @pytest.fixture
-def frozen_window(monkeypatch):
-    start = (int(time.time() // 60) * 60) + 5.0
-    monkeypatch.setattr(ratelimit.time, "time", lambda: start)
-    return start
-
-
-@pytest.fixture
 def clock(monkeypatch):
     """The monotonic clock of the retry and warning intervals; tests move it by hand."""
     now = [1000.0]

@@ -11,22 +11,11 @@ import pytest
 from django.test import override_settings
 
 from tenants.models import ApiKey, Company
-from tenants.roles import Role
 
 LOGIN = "/api/v1/auth/login"
 API_KEYS = "/api/v1/api-keys"
 COMPANIES = "/api/v1/companies"
 JSON = "application/json"
-
-
-@pytest.fixture
-def company_admin(make_user, as_user):
-    return as_user(make_user(Role.COMPANY_ADMIN))
-
-
-@pytest.fixture
-def system_admin(make_user, as_user):
-    return as_user(make_user(Role.SYSTEM_ADMIN))
 
 
 def nested_description(depth: int) -> bytes:

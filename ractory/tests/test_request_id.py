@@ -10,7 +10,6 @@ import pytest
 from django.test import override_settings
 
 from ractory.api.logging import TracebacksOnlyFilter
-from tenants.roles import Role
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
 
@@ -84,11 +83,6 @@ def test_each_request_without_an_id_gets_a_new_one(api):
     second = api.get("/health")["X-Request-ID"]
     assert GENERATED.fullmatch(first) and GENERATED.fullmatch(second)
     assert first != second
-
-
-@pytest.fixture
-def company_admin(make_user, as_user):
-    return as_user(make_user(Role.COMPANY_ADMIN))
 
 
 @pytest.mark.parametrize(

@@ -9,14 +9,8 @@ import pytest
 from django.test import override_settings
 
 from tenants.models import ApiKey
-from tenants.roles import Role
 
 FAILING_URLS = "ractory.tests.failing_urls"
-
-
-@pytest.fixture
-def company_admin(make_user, as_user):
-    return as_user(make_user(Role.COMPANY_ADMIN))
 
 
 # --- unknown paths ----------------------------------------------------------------------------

@@ -9,16 +9,6 @@ from tenants.roles import Role
 
 
 @pytest.fixture
-def admin_client_for():
-    def login(user) -> Client:
-        client = Client()
-        assert client.login(username=user.email, password=PASSWORD)
-        return client
-
-    return login
-
-
-@pytest.fixture
 def two_tenants(company, other_company, make_user, make_api_key):
     own_key, _ = make_api_key(company=company, description="own key")
     other_key, _ = make_api_key(company=other_company, description="other key")

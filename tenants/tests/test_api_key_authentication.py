@@ -17,13 +17,12 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from conftest import access_token_for
+from conftest import access_token_for, assert_auth_problem
 from tenants import services
 from tenants.models import ApiKey
 from tenants.roles import Role
 
 ME = "/api/v1/auth/me"
-REALM = 'Bearer realm="ractory"'
 
 # The three ways to send a key (api.md §2), plus the schemes in other letter cases.
 HEADER_FORMS = {
@@ -48,13 +47,6 @@ def row(api_key: ApiKey) -> dict:
     """Every column of the key's row as stored now, to prove a refusal wrote nothing."""
     fresh = ApiKey.objects.get(pk=api_key.pk)
     return {**model_to_dict(fresh), "created_at": fresh.created_at, "updated_at": fresh.updated_at}
-
-
-def assert_auth_problem(problem, response, code: str) -> dict:
-    body = problem(response, 401, code)
-    assert response["WWW-Authenticate"] == REALM
-    assert body["type"] == "/problems/not-authenticated"
-    return body
 
 
 # --- Accepted -----------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from conftest import PASSWORD, access_token_for
+from conftest import PASSWORD, access_token_for, assert_auth_problem, without_request_id
 from tenants import services
 from tenants.models import Company, IssuedRefreshToken, User
 from tenants.models.refresh_token import IssuedRefreshTokenQuerySet
@@ -24,7 +24,6 @@ LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"
 LOGOUT = "/api/v1/auth/logout"
 ME = "/api/v1/auth/me"
-REALM = 'Bearer realm="ractory"'
 TOKEN_KEYS = {"access_token", "refresh_token", "token_type", "expires_in", "role"}
 
 
@@ -38,16 +37,6 @@ def bearer(token: str) -> dict:
 
 def revoked_jtis() -> set[str]:
     return set(IssuedRefreshToken.objects.filter(revoked_at__isnull=False).values_list("jti", flat=True))
-
-
-def without_request_id(body: dict) -> dict:
-    return {key: value for key, value in body.items() if key != "request_id"}
-
-
-def assert_auth_problem(problem, response, code: str) -> dict:
-    body = problem(response, 401, code)
-    assert response["WWW-Authenticate"] == REALM
-    return body
 
 
 def assert_token_pair(response, user: User) -> dict:

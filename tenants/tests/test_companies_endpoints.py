@@ -29,11 +29,6 @@ def snapshot() -> list[tuple]:
     )
 
 
-@pytest.fixture
-def system_admin(as_user, make_user):
-    return as_user(make_user(Role.SYSTEM_ADMIN))
-
-
 # --- The role × endpoint matrix ---------------------------------------------------------------
 
 OPERATIONS = ("list", "create", "get", "patch", "delete", "current")

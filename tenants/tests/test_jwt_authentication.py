@@ -14,13 +14,12 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from conftest import PASSWORD, access_token_for
+from conftest import PASSWORD, access_token_for, assert_auth_problem
 from tenants import services
 from tenants.models import User
 from tenants.roles import Role
 
 ME = "/api/v1/auth/me"
-REALM = 'Bearer realm="ractory"'
 
 
 def b64url(data: bytes) -> str:
@@ -38,14 +37,6 @@ def claims(token: str) -> dict:
 
 def bearer(token: str) -> dict:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-
-
-def assert_auth_problem(problem, response, code: str | None) -> dict:
-    body = problem(response, 401, code)
-    assert response["WWW-Authenticate"] == REALM
-    assert body["type"] == "/problems/not-authenticated"
-    assert "Traceback" not in response.content.decode()
-    return body
 
 
 @pytest.fixture
