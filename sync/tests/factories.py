@@ -1,6 +1,9 @@
 """Helpers of the sync tests: build a project → component → assembly → pieces/articles tree
 through the sync API itself (never by writing rows directly), and read rows back.
 
+``sync_directly(company, plural, items)`` writes through the sync service, the engine behind
+the endpoints, without an HTTP request: for rows a test needs before the request it is about.
+
 ``SyncClient`` wraps an authenticated ``APIClient`` and the company its items name:
 
     writer = SyncClient(as_key(raw_key), company)
@@ -14,11 +17,16 @@ import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from django.db import transaction
 from django.utils import timezone
 
 from assemblies.models import Article, Assembly, Component, Piece, Project
+from sync.entities import MES_ENTITIES, SYNC_ENTITIES
 from sync.models import SyncRun
+from sync.services import sync_items
+from tenants.caller import Caller
 from tenants.models import ApiKey
+from tenants.roles import Role
 
 SYNC_URL = "/api/v1/sync/{plural}"
 RUNS_URL = "/api/v1/sync/runs"
@@ -77,6 +85,17 @@ def snapshot(plural: str, company=None) -> dict:
 
 def snapshot_all(company=None) -> dict:
     return {plural: snapshot(plural, company) for plural in MODELS}
+
+
+def sync_directly(company, plural: str, items: list[dict]) -> list[str]:
+    """Writes ``items`` of ``plural`` (a Ractory or an MES entity) as an integration of ``company``
+    through the sync service, in one transaction as an endpoint does, but with no HTTP request, no
+    sync run and no API key. Every item must be written; returns their guids (text)."""
+    entity = SYNC_ENTITIES[plural] if plural in SYNC_ENTITIES else MES_ENTITIES[plural]
+    with transaction.atomic():
+        outcome = sync_items(entity=entity, caller=Caller(company=company, role=Role.INTEGRATION), items=items)
+    assert [item.action for item in outcome.items] == ["inserted"] * len(items), outcome.items
+    return [str(item.guid) for item in outcome.items]
 
 
 def freshen_key(api_key: ApiKey) -> None:

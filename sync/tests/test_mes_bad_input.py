@@ -21,7 +21,7 @@ from sync.models import SyncRun
 from tenants import services
 from tenants.roles import Role
 
-from .factories import run_of
+from .factories import run_of, sync_directly
 from .mes import MODELS, bulk, eryxon_client, failure, put, success
 
 pytestmark = pytest.mark.django_db
@@ -139,10 +139,11 @@ def changed(item: dict, changes: dict) -> dict:
 
 
 @pytest.fixture
-def stored(client, company):
-    """STORED written through the API; returns the rows by entity."""
+def stored(company):
+    """STORED written through the sync service (the requests under test come after); returns the
+    rows by entity."""
     for plural, item in STORED.items():
-        success(put(client, plural, item), 201)
+        sync_directly(company, plural, [item])
     return {plural: MODELS[plural].objects.get(company=company) for plural in PLURALS}
 
 

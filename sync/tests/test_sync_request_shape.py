@@ -19,6 +19,7 @@ from django.test import override_settings
 from assemblies.models import Article, Assembly, AuditEvent, Component, Piece, Project
 from conftest import assert_problem
 from sync.models import IdempotencyRecord
+from sync.tests.factories import sync_directly
 
 ENTITIES = ("projects", "components", "assemblies", "pieces", "articles")
 MODELS = {"projects": Project, "components": Component, "assemblies": Assembly, "pieces": Piece, "articles": Article}
@@ -90,15 +91,16 @@ class Tree:
 
 
 def build_tree(sync: SyncClient, label: str = "T") -> Tree:
-    """Creates a project → component → assembly chain through the sync API."""
-    company_guid = sync.company_guid
-    project = sync.ok("projects", [{"company_guid": company_guid, "code": f"P-{label}"}])["items"][0]["guid"]
-    component = sync.ok("components", [{"company_guid": company_guid, "project_guid": project, "code": f"C-{label}"}])[
-        "items"
-    ][0]["guid"]
-    assembly = sync.ok(
-        "assemblies", [{"company_guid": company_guid, "project_guid": project, "component_guid": component}]
-    )["items"][0]["guid"]
+    """Creates a project → component → assembly chain of ``sync``'s company through the sync
+    service: the parents of the items a test sends, not what it tests."""
+    company, company_guid = sync.company, sync.company_guid
+    [project] = sync_directly(company, "projects", [{"company_guid": company_guid, "code": f"P-{label}"}])
+    [component] = sync_directly(
+        company, "components", [{"company_guid": company_guid, "project_guid": project, "code": f"C-{label}"}]
+    )
+    [assembly] = sync_directly(
+        company, "assemblies", [{"company_guid": company_guid, "project_guid": project, "component_guid": component}]
+    )
     return Tree(project, component, assembly)
 
 
