@@ -1,8 +1,10 @@
 """Helpers of the sync tests: build a project → component → assembly → pieces/articles tree
-through the sync API itself (never by writing rows directly), and read rows back.
+through the sync engine itself (never by writing rows directly), and read rows back.
 
-``sync_directly(company, plural, items)`` writes through the sync service, the engine behind
-the endpoints, without an HTTP request: for rows a test needs before the request it is about.
+The tree builders (``SyncClient.tree``, ``.project``, ``.pieces`` …) and
+``sync_directly(company, plural, items)`` write through the sync service, the engine behind the
+endpoints, without an HTTP request: they make the rows a test needs before the request it is
+about. The requests themselves go through ``SyncClient.post`` / ``.ok``.
 
 ``SyncClient`` wraps an authenticated ``APIClient`` and the company its items name:
 
@@ -160,41 +162,31 @@ class SyncClient:
         """An insert item: the required data fields filled in, overridable by ``fields``."""
         return self.item(plural, **{**REQUIRED_DATA[plural], **fields})
 
-    # --- trees ----------------------------------------------------------------------------
+    # --- trees (through the sync service, see the module's docstring) ------------------------
 
     def project(self, **fields) -> str:
-        item = self.new("projects", **fields)
-        body = self.ok("projects", [item])
-        assert body["items"][0]["action"] == "inserted", body
-        return body["items"][0]["guid"]
+        return sync_directly(self.company, "projects", [self.new("projects", **fields)])[0]
 
     def component(self, project: str, **fields) -> str:
-        item = self.new("components", project_guid=project, **fields)
-        body = self.ok("components", [item])
-        assert body["items"][0]["action"] == "inserted", body
-        return body["items"][0]["guid"]
+        return sync_directly(self.company, "components", [self.new("components", project_guid=project, **fields)])[0]
 
     def assembly(self, project: str, component: str, **fields) -> str:
         item = self.new("assemblies", project_guid=project, component_guid=component, **fields)
-        body = self.ok("assemblies", [item])
-        assert body["items"][0]["action"] == "inserted", body
-        return body["items"][0]["guid"]
+        return sync_directly(self.company, "assemblies", [item])[0]
 
     def pieces(self, project: str, component: str, assembly: str | None = None, count: int = 1, **fields) -> list[str]:
         links = {"project_guid": project, "component_guid": component}
         if assembly is not None:
             links["assembly_guid"] = assembly
-        items = [self.new("pieces", piece_id=f"PC-{n}", **links, **fields) for n in range(count)]
-        body = self.ok("pieces", items)
-        assert body["inserted"] == count, body
-        return [entry["guid"] for entry in body["items"]]
+        return sync_directly(
+            self.company, "pieces", [self.new("pieces", piece_id=f"PC-{n}", **links, **fields) for n in range(count)]
+        )
 
     def articles(self, project: str, component: str, count: int = 1, **fields) -> list[str]:
         links = {"project_guid": project, "component_guid": component}
-        items = [self.new("articles", code=f"A-{n}", **links, **fields) for n in range(count)]
-        body = self.ok("articles", items)
-        assert body["inserted"] == count, body
-        return [entry["guid"] for entry in body["items"]]
+        return sync_directly(
+            self.company, "articles", [self.new("articles", code=f"A-{n}", **links, **fields) for n in range(count)]
+        )
 
     def tree(self, *, pieces: int = 2, articles: int = 1, loose_pieces: int = 0) -> Tree:
         """project → component → assembly → ``pieces`` pieces; ``articles`` articles on the

@@ -238,8 +238,9 @@ def test_an_empty_batch_records_a_succeeded_run_with_zeros(writer):
 
 @pytest.fixture
 def runs(writer, other_writer, company):
-    """Five runs of our company with fixed start times, and one of another company."""
-    project = writer.project()  # run 1: project, succeeded
+    """Five runs of our company with fixed start times, and one of another company: all made by
+    requests (``writer.project()`` would write without a request, so without a run)."""
+    project = writer.ok("projects", [writer.new("projects")])["items"][0]["guid"]  # run 1: project, succeeded
     writer.post("components", [writer.new("components", project_guid=new_guid())])  # run 2: component, failed
     writer.post("components", [writer.new("components", project_guid=project)])  # run 3: component, succeeded
     writer.post(
@@ -248,7 +249,7 @@ def runs(writer, other_writer, company):
         query={"atomic": "false"},
     )  # run 4: component, partial
     writer.post("pieces", [])  # run 5: piece, succeeded
-    other_writer.project()
+    other_writer.ok("projects", [other_writer.new("projects")])
     ours = list(SyncRun.objects.filter(company=company).order_by("id"))
     assert len(ours) == 5
     base = dt.datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
