@@ -106,16 +106,6 @@ def test_a_refresh_token_unknown_to_the_database_is_refused(api, make_user, prob
 
 
 @pytest.fixture
-def admin_client():
-    def build(user: User) -> Client:
-        client = Client()
-        assert client.login(username=user.email, password=PASSWORD)
-        return client
-
-    return build
-
-
-@pytest.fixture
 def victim(make_user):
     return make_user(Role.OPERATOR, email="victim@example.com")
 
@@ -145,7 +135,7 @@ def assert_still_refreshes(api, user: User, token: str) -> None:
     assert response.json()["role"] == user.role
 
 
-def _self_password_api(api, admin_client, make_user, victim, company):
+def _self_password_api(api, admin_client_for, make_user, victim, company):
     client = Client()
     response = client.patch(
         f"/api/v1/users/{victim.guid}",
@@ -157,7 +147,7 @@ def _self_password_api(api, admin_client, make_user, victim, company):
     assert response.json()["guid"] == str(victim.guid)
 
 
-def _admin_password_api(api, admin_client, make_user, victim, company):
+def _admin_password_api(api, admin_client_for, make_user, victim, company):
     manager = make_user(Role.COMPANY_ADMIN, email="boss@example.com")
     client = Client()
     response = client.patch(
@@ -169,8 +159,8 @@ def _admin_password_api(api, admin_client, make_user, victim, company):
     assert response.status_code == 200, response.content
 
 
-def _admin_password_django_admin(api, admin_client, make_user, victim, company):
-    client = admin_client(make_user(Role.SYSTEM_ADMIN, email="root@example.com"))
+def _admin_password_django_admin(api, admin_client_for, make_user, victim, company):
+    client = admin_client_for(make_user(Role.SYSTEM_ADMIN, email="root@example.com"))
     response = client.post(
         f"/admin/tenants/user/{victim.pk}/password/",
         {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
@@ -178,8 +168,8 @@ def _admin_password_django_admin(api, admin_client, make_user, victim, company):
     assert response.status_code == 302, response.content[:2000]
 
 
-def _company_admin_password_django_admin(api, admin_client, make_user, victim, company):
-    client = admin_client(make_user(Role.COMPANY_ADMIN, email="boss@example.com"))
+def _company_admin_password_django_admin(api, admin_client_for, make_user, victim, company):
+    client = admin_client_for(make_user(Role.COMPANY_ADMIN, email="boss@example.com"))
     response = client.post(
         f"/admin/tenants/user/{victim.pk}/password/",
         {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
@@ -187,18 +177,18 @@ def _company_admin_password_django_admin(api, admin_client, make_user, victim, c
     assert response.status_code == 302, response.content[:2000]
 
 
-def _changepassword_command(api, admin_client, make_user, victim, company):
+def _changepassword_command(api, admin_client_for, make_user, victim, company):
     with mock.patch("getpass.getpass", return_value=NEW_PASSWORD):
         call_command("changepassword", victim.email, stdout=mock.MagicMock())
 
 
-def _set_password_and_save(api, admin_client, make_user, victim, company):
+def _set_password_and_save(api, admin_client_for, make_user, victim, company):
     user = User.objects.get(pk=victim.pk)
     user.set_password(NEW_PASSWORD)
     user.save()
 
 
-def _set_unusable_password(api, admin_client, make_user, victim, company):
+def _set_unusable_password(api, admin_client_for, make_user, victim, company):
     user = User.objects.get(pk=victim.pk)
     user.set_unusable_password()
     user.save()
@@ -217,12 +207,12 @@ PASSWORD_CHANGES = {
 
 @pytest.mark.parametrize("case", PASSWORD_CHANGES)
 def test_a_password_change_revokes_every_refresh_token_of_the_user(
-    api, admin_client, make_user, company, victim, bystander, stranger, problem, case
+    api, admin_client_for, make_user, company, victim, bystander, stranger, problem, case
 ):
     tokens = [login(api, victim)["refresh_token"] for _ in range(2)]
     others = [login(api, bystander)["refresh_token"], login(api, stranger)["refresh_token"]]
 
-    PASSWORD_CHANGES[case](api, admin_client, make_user, victim, company)
+    PASSWORD_CHANGES[case](api, admin_client_for, make_user, victim, company)
 
     victim.refresh_from_db()
     assert victim.check_password(NEW_PASSWORD) or not victim.has_usable_password()
@@ -290,13 +280,13 @@ def test_a_password_hash_upgrade_at_login_revokes_nothing(api, victim, settings)
     assert_still_refreshes(api, victim, second["refresh_token"])
 
 
-def _user_delete_api(make_user, admin_client, victim, company):
+def _user_delete_api(make_user, admin_client_for, victim, company):
     manager = make_user(Role.COMPANY_ADMIN, email="boss@example.com")
     response = Client().delete(f"/api/v1/users/{victim.guid}", HTTP_AUTHORIZATION=f"Bearer {access_token_for(manager)}")
     assert response.status_code == 204, response.content
 
 
-def _user_patch_inactive_api(make_user, admin_client, victim, company):
+def _user_patch_inactive_api(make_user, admin_client_for, victim, company):
     manager = make_user(Role.COMPANY_ADMIN, email="boss@example.com")
     response = Client().patch(
         f"/api/v1/users/{victim.guid}",
@@ -308,8 +298,8 @@ def _user_patch_inactive_api(make_user, admin_client, victim, company):
     assert response.json()["is_active"] is False
 
 
-def _user_inactive_django_admin(make_user, admin_client, victim, company):
-    client = admin_client(make_user(Role.SYSTEM_ADMIN, email="root@example.com"))
+def _user_inactive_django_admin(make_user, admin_client_for, victim, company):
+    client = admin_client_for(make_user(Role.SYSTEM_ADMIN, email="root@example.com"))
     response = client.post(
         f"/admin/tenants/user/{victim.pk}/change/",
         {
@@ -324,7 +314,7 @@ def _user_inactive_django_admin(make_user, admin_client, victim, company):
     assert response.status_code == 302, response.content[:3000]
 
 
-def _user_service(make_user, admin_client, victim, company):
+def _user_service(make_user, admin_client_for, victim, company):
     root = make_user(Role.SYSTEM_ADMIN, email="root@example.com")
     services.deactivate_user(user=victim, by=Caller.for_user(root))
 
@@ -339,12 +329,12 @@ USER_DEACTIVATIONS = {
 
 @pytest.mark.parametrize("case", USER_DEACTIVATIONS)
 def test_deactivating_a_user_revokes_its_refresh_tokens_for_good(
-    api, admin_client, make_user, company, victim, bystander, stranger, problem, case
+    api, admin_client_for, make_user, company, victim, bystander, stranger, problem, case
 ):
     tokens = [login(api, victim)["refresh_token"] for _ in range(2)]
     others = [login(api, bystander)["refresh_token"], login(api, stranger)["refresh_token"]]
 
-    USER_DEACTIVATIONS[case](make_user, admin_client, victim, company)
+    USER_DEACTIVATIONS[case](make_user, admin_client_for, victim, company)
 
     assert User.objects.get(pk=victim.pk).is_active is False
     User.objects.filter(pk=victim.pk).update(is_active=True, deleted_at=None)  # reactivated: still revoked
@@ -353,7 +343,7 @@ def test_deactivating_a_user_revokes_its_refresh_tokens_for_good(
     assert_still_refreshes(api, stranger, others[1])
 
 
-def _company_delete_api(make_user, admin_client, company, other_company):
+def _company_delete_api(make_user, admin_client_for, company, other_company):
     root = make_user(Role.SYSTEM_ADMIN, email="root@example.com", company=other_company)
     response = Client().delete(
         f"/api/v1/companies/{company.guid}", HTTP_AUTHORIZATION=f"Bearer {access_token_for(root)}"
@@ -361,7 +351,7 @@ def _company_delete_api(make_user, admin_client, company, other_company):
     assert response.status_code == 204, response.content
 
 
-def _company_patch_inactive_api(make_user, admin_client, company, other_company):
+def _company_patch_inactive_api(make_user, admin_client_for, company, other_company):
     root = make_user(Role.SYSTEM_ADMIN, email="root@example.com", company=other_company)
     response = Client().patch(
         f"/api/v1/companies/{company.guid}",
@@ -373,8 +363,8 @@ def _company_patch_inactive_api(make_user, admin_client, company, other_company)
     assert response.json()["is_active"] is False
 
 
-def _company_inactive_django_admin(make_user, admin_client, company, other_company):
-    client = admin_client(make_user(Role.SYSTEM_ADMIN, email="root@example.com", company=other_company))
+def _company_inactive_django_admin(make_user, admin_client_for, company, other_company):
+    client = admin_client_for(make_user(Role.SYSTEM_ADMIN, email="root@example.com", company=other_company))
     response = client.post(
         f"/admin/tenants/company/{company.pk}/change/",
         {"name": company.name, "short_name": "", "logo_path": "", "company_index": ""},
@@ -382,7 +372,7 @@ def _company_inactive_django_admin(make_user, admin_client, company, other_compa
     assert response.status_code == 302, response.content[:3000]
 
 
-def _company_service(make_user, admin_client, company, other_company):
+def _company_service(make_user, admin_client_for, company, other_company):
     services.deactivate_company(company=company)
 
 
@@ -396,7 +386,7 @@ COMPANY_DEACTIVATIONS = {
 
 @pytest.mark.parametrize("case", COMPANY_DEACTIVATIONS)
 def test_deactivating_a_company_revokes_the_refresh_tokens_of_all_its_users(
-    api, admin_client, make_user, company, other_company, victim, bystander, stranger, problem, case
+    api, admin_client_for, make_user, company, other_company, victim, bystander, stranger, problem, case
 ):
     victims = {
         victim: [login(api, victim)["refresh_token"] for _ in range(2)],
@@ -404,7 +394,7 @@ def test_deactivating_a_company_revokes_the_refresh_tokens_of_all_its_users(
     }
     outside = login(api, stranger)["refresh_token"]
 
-    COMPANY_DEACTIVATIONS[case](make_user, admin_client, company, other_company)
+    COMPANY_DEACTIVATIONS[case](make_user, admin_client_for, company, other_company)
 
     assert Company.objects.get(pk=company.pk).is_active is False
     Company.objects.filter(pk=company.pk).update(is_active=True)  # reactivated: still revoked
