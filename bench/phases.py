@@ -25,16 +25,16 @@ from .scenarios import Bench, expect, items_for
 PHASES = (
     ("ractory.api.parsers", "parse_json_body", "parse JSON body", 0),
     ("ractory.api.parsers", "json_depth", "depth check (json_depth)", 1),
-    ("sync.api.views", "sync_items", "sync_items (the service)", 0),
+    ("sync.runner", "sync_items", "sync_items (the engine)", 0),
     ("sync.validation", "ItemValidator.validate", "validate items", 1),
     ("sync.services", "_classify", "classify (_classify)", 1),
     ("sync.services", "_resolve_parents", "resolve parents", 2),
-    ("sync.services", "_check_parents", "check parents", 2),
-    ("sync.services", "_plan_insert", "plan inserts", 2),
-    ("sync.services", "_plan_update", "plan updates / compare", 2),
+    ("sync.references", "ParentLink.check", "check parents", 2),
+    ("sync.planning", "plan_insert", "plan inserts", 2),
+    ("sync.planning", "plan_update", "plan updates / compare", 2),
     ("sync.services", "_write", "write (_write)", 1),
     ("sync.services", "upsert_rows", "upsert_rows", 2),
-    ("sync.api.views", "record_run", "record sync run", 0),
+    ("sync.runner", "record_run", "record sync run", 0),
 )
 RUNS = 5
 _TABLE = re.compile(r'(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
