@@ -1,5 +1,5 @@
 """Entity details: representation, picture, real counts of active children, 404s, include_inactive,
-SystemAdmin and ambiguous guids (api.md §3, §6.2; data-model §1.6, §3.7)."""
+SystemAdmin and ambiguous guids."""
 
 from __future__ import annotations
 

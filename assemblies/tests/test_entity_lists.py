@@ -1,5 +1,4 @@
-"""Entity lists: representations, filters, tenancy, paging, order, bad parameters and query counts
-(api.md §3, §4, §6.1; data-model §1.6, §1.7, §3.7; seeds/list-assemblies.md).
+"""Entity lists: representations, filters, tenancy, paging, order, bad parameters and query counts.
 
 All data is written through the sync API; the only direct write is the ``created_at`` shuffle of
 the ordering test, which builds an order that differs from insertion order on purpose.
@@ -45,7 +44,7 @@ ARTICLE_FIELDS = [
     "bar_length",
 ]
 
-# data-model §3.7, written out from the spec (not derived from the code under test).
+# The keys of each list representation, written out from the spec (not derived from the code under test).
 LIST_KEYS = {
     "projects": ["guid", "company_guid", "code", "due_date", "in_production", "company_name", *STATE],
     "components": ["guid", "company_guid", "project_guid", "code", "designation", "quantity", *STATE],

@@ -1,6 +1,7 @@
-"""The MES tables hold their invariants themselves (data-model §1.2–§1.4, §4): natural keys, live-only
-business uniqueness, enum and range checks, the soft-delete check and, on PostgreSQL, same-company
-parent links. Also: the cascade map of §4.8 and the read-only, tenant-aware admin of the five tables.
+"""The MES tables hold their invariants themselves: natural keys, live-only business uniqueness,
+enum and range checks, the soft-delete check and, on PostgreSQL, same-company parent links. Also:
+the MES cascade map (a job's soft delete reaches its parts and their operations, a part's its
+operations) and the read-only, tenant-aware admin of the five tables.
 
 Violating rows are written with the ORM inside ``transaction.atomic()``, and wherever the database
 names the refusing constraint (always on PostgreSQL) the test checks that it is the intended one.
@@ -333,7 +334,7 @@ def test_postgres_same_company_keys_are_named_as_the_spec_says():
     assert expected <= names
 
 
-# --- cascade map (§4.8) ---------------------------------------------------------------------------
+# --- cascade map: what a soft delete also reaches -------------------------------------------------
 
 
 def test_cascade_map_covers_the_mes_entities():

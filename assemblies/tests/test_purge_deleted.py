@@ -1,5 +1,4 @@
-"""purge_deleted: hard-delete rows soft-deleted before a cut-off, children first (operations.md §3;
-data-model §1.4, §1.8).
+"""purge_deleted: hard-delete rows soft-deleted before a cut-off, children first.
 
 Trees are written with the ORM (this app may not import ``sync``) and stamped deleted with
 explicit times; each test checks the printed counts and which rows are left in every table.

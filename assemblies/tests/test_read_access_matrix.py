@@ -1,4 +1,4 @@
-"""Who may list, read, delete and restore the five entities (api.md §3), and tenant isolation:
+"""Who may list, read, delete and restore the five entities, and tenant isolation:
 another company's rows are 404 exactly like rows that do not exist, and stay unchanged."""
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ CALLERS = (
     "no credential",
 )
 R, W = 200, 204
-# caller → (list, detail, delete, restore), from the table of api.md §3
+# caller → (list, detail, delete, restore): any active user or key may read; delete and restore
+# need a sync:write key or a SystemAdmin, CompanyAdmin, ProjectManager or Integration user
 EXPECTED = {
     "SystemAdmin": (R, R, W, W),
     "CompanyAdmin": (R, R, W, W),

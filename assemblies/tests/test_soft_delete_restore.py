@@ -1,5 +1,5 @@
 """DELETE and restore of the five entities: one stamp per cascade, exact restore, 404/409 rules,
-audit events and query counts (api.md §6.2, §6.3; data-model §1.8, §3.8, §3.9).
+audit events and query counts.
 
 Every test compares every column of every row of every production table, of both companies,
 before and after the request: the rows the request should change must have changed exactly so,
@@ -52,7 +52,7 @@ ENTITY["articles"] = "article"
 
 
 def descendants(root: str) -> set[str]:
-    """The rows the cascade map (§3.8) reaches from ``root``: every row linking to it."""
+    """The rows a soft delete of ``root`` cascades to: every row linking to it."""
     return {name for name, parents in PARENTS.items() if root in parents.values()}
 
 

@@ -1,4 +1,4 @@
-"""A test-only urlconf: probe views on Eryxon MES paths (``/api-…``, api.md §9), plus every route
+"""A test-only urlconf: probe views on Eryxon MES paths (``/api-…``), plus every route
 of the service, for the error-envelope tests (``test_eryxon_envelope.py``).
 
 Used with ``@override_settings(ROOT_URLCONF="ractory.tests.eryxon_urls")``. The real Eryxon views

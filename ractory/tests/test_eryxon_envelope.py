@@ -1,4 +1,4 @@
-"""Errors on the Eryxon MES paths (``/api-…``, api.md §9) are Eryxon's envelope, not a problem
+"""Errors on the Eryxon MES paths (``/api-…``) are Eryxon's envelope, not a problem
 document: ``{"success": false, "error": {"code", "message", "details"?}}`` as ``application/json``,
 with every header of the problem (WWW-Authenticate, Allow, Retry-After, X-RateLimit-*, X-Request-ID).
 

@@ -1,6 +1,6 @@
-"""Database faults over real HTTP (operations.md §4.2, api.md §1 and §4): gunicorn, as ``make
-serve`` runs it, on a private throwaway PostgreSQL cluster that the tests stop, pause (SIGSTOP of
-every process of it) and resume by PID, and a worker killed in the middle of a sync.
+"""Database faults over real HTTP: gunicorn, as ``make serve`` runs it, on a private throwaway
+PostgreSQL cluster that the tests stop, pause (SIGSTOP of every process of it) and resume by PID,
+and a worker killed in the middle of a sync.
 
 - Database stopped or hung: API requests get 503 problem documents with ``Retry-After`` within a
   few seconds (not a reset, not a worker killed by gunicorn's timeout), readiness 503 within 3 s,
@@ -44,7 +44,7 @@ pytestmark = [
 # "A few seconds": the watchdog notices a wait after DB_WATCHDOG_SECONDS (1), checks the server with a
 # new connection (DB_CONNECT_TIMEOUT_SECONDS, 2), and the request's reconnection times out as well.
 FAULT_ANSWER_SECONDS = 10
-READINESS_SECONDS = 3  # api.md §1
+READINESS_SECONDS = 3  # readiness answers within 3 s even when a dependency hangs
 RECOVERY_SECONDS = 30
 
 

@@ -1,7 +1,7 @@
 """The service as ``make serve`` and the Docker image run it (gunicorn with
 ``ractory/gunicorn_config.py``), over real HTTP: long URLs and large headers get problem documents,
-never gunicorn's HTML page (api.md §4), and the access log has one line per request, in
-``LOG_FORMAT``, without the query string (operations.md §4.2)."""
+never gunicorn's HTML page, and the access log has one line per request, in
+``LOG_FORMAT``, without the query string."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Health endpoints (api.md §1): liveness without the database, readiness with it. Both public."""
+"""Health endpoints: liveness without the database, readiness with it. Both public."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def test_readiness_answers_503_within_3_seconds_when_the_database_hangs(api, mon
         "redis": REDIS,
         "version": ractory.__version__,
     }
-    assert elapsed < 3  # api.md §1: readiness answers within 3 s even when a dependency hangs
+    assert elapsed < 3  # readiness answers within 3 s even when a dependency hangs
 
 
 def test_liveness_stays_ok_when_the_database_fails(api, monkeypatch):

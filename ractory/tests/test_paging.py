@@ -1,4 +1,4 @@
-"""Every list is a bare JSON array paged by limit/offset, with X-Total-Count and Link (api.md §6.1);
+"""Every list is a bare JSON array paged by limit/offset, with X-Total-Count and Link;
 unknown or invalid query parameters are 400 problems pointing at /query/<name>."""
 
 from __future__ import annotations

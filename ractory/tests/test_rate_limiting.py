@@ -1,4 +1,4 @@
-"""Rate limiting (api.md §8): per credential and per company, headers on every API response."""
+"""Rate limiting: per credential and per company, headers on every API response."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Redis unavailable (api.md §1, §8): the service keeps serving, readiness says so, liveness does not care.
+"""Redis unavailable: the service keeps serving, readiness says so, liveness does not care.
 
 The rate limiter fails open to per-process counters, logs one warning per process per minute (no
 traceback), tries Redis again at most every few seconds and goes back to the shared counters by
@@ -192,7 +192,7 @@ def test_a_hung_redis_costs_one_timeout_per_interval_and_readiness_answers_in_ti
         "redis": "unavailable",
         "version": ractory.__version__,
     }
-    assert elapsed < 3  # api.md §1: readiness answers within 3 s even when a dependency hangs
+    assert elapsed < 3  # readiness answers within 3 s even when a dependency hangs
 
 
 # --- Health ---------------------------------------------------------------------------------------

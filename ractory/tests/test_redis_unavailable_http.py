@@ -1,4 +1,4 @@
-"""Redis unreachable, over real HTTP against gunicorn (api.md §1, §8): no 500, liveness 200,
+"""Redis unreachable, over real HTTP against gunicorn: no 500, liveness 200,
 readiness 503, one warning per worker and no traceback in the log.
 
 The server runs on the test database on PostgreSQL, on a migrated SQLite file of its own otherwise,

@@ -1,4 +1,4 @@
-"""Request bodies Django or the parser refuse are problem documents, never HTML (api.md §4, §10).
+"""Request bodies Django or the parser refuse are problem documents, never HTML.
 
 Each refusal on a writing endpoint also proves nothing was written.
 """

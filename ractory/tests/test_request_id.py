@@ -1,4 +1,4 @@
-"""X-Request-ID: echoed when sane, replaced otherwise, on every response and every log line (api.md §1)."""
+"""X-Request-ID: echoed when sane, replaced otherwise, on every response and every log line."""
 
 from __future__ import annotations
 

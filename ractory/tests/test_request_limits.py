@@ -1,4 +1,4 @@
-"""URL and header limits (api.md §4): refused by the service with problem documents, 414
+"""URL and header limits: refused by the service with problem documents, 414
 ``uri_too_long`` and 431 ``headers_too_large``; the same over real HTTP through gunicorn is in
 ``test_faults.py``."""
 

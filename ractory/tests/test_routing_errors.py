@@ -1,4 +1,4 @@
-"""Routing-level errors are problem documents (api.md §1, §4): unknown paths, wrong methods,
+"""Routing-level errors are problem documents: unknown paths, wrong methods,
 bad hosts, path segments that are no UUID; and collection paths answer with a trailing slash."""
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def test_wrong_method_on_a_plain_django_view_is_a_405_problem_with_allow(api, fu
 
 
 # --- Host header ------------------------------------------------------------------------------
-# Every path but liveness (/health answers any Host, api.md §1: see test_redis_unavailable.py).
+# Every path but liveness (/health answers any Host: see test_redis_unavailable.py).
 
 
 @pytest.mark.parametrize("host", ["evil.example.com", "testserver.evil.example.com", "bad host", "[::1"])

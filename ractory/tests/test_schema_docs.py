@@ -1,4 +1,4 @@
-"""The OpenAPI document and the docs pages (api.md §1): public, generated, served without a CDN."""
+"""The OpenAPI document and the docs pages: public, generated, served without a CDN."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Bugs are a bare 500 problem (logged, never shown); an unavailable or slow database is a 503
-with Retry-After; what Django refuses in a request is a 400, not a bug (api.md §4)."""
+with Retry-After; what Django refuses in a request is a 400, not a bug."""
 
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ MODELS = {
     "articles": Article,
 }
 
-# The fields an insert needs besides company_guid and the parent links (data-model §3).
+# The fields an insert needs besides company_guid and the parent links.
 REQUIRED_DATA = {
     "projects": {"code": "P-1"},
     "components": {"code": "C-1"},

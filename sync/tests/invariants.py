@@ -1,6 +1,6 @@
-"""Invariants of the stored production data, read straight from the database (data-model §1.3,
-§1.8, §3.8, §4.1–§4.8). Each check answers a list of violations (empty when the data holds),
-described so that a failing test can print them as they are.
+"""Invariants of the stored production data, read straight from the database: parent links,
+natural keys and live business keys (listed below). Each check answers a list of violations
+(empty when the data holds), described so that a failing test can print them as they are.
 
 The checks are derived from the models and the engine's own descriptions, not from a hand list:
 
@@ -25,7 +25,7 @@ from assemblies.models import MesEntity, Operation
 from sync.entities import MES_ENTITIES
 
 # Foreign keys whose parent may be deleted under live children: a deleted cell keeps the
-# operations that point at it (data-model §4.8). Every other link carries liveness.
+# operations that point at it. Every other link carries liveness.
 LINKS_WITHOUT_LIVENESS = {(Operation, "cell")}
 
 

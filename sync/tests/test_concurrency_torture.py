@@ -1,4 +1,4 @@
-"""Concurrency torture (api.md §5.2, §5.6, §5.7, §6.3, §9; data-model §1.8, §3.8, §4.8). PostgreSQL only.
+"""Concurrency torture. PostgreSQL only.
 
 Three tests, from the most targeted to the widest:
 
@@ -258,7 +258,7 @@ def _write_counts(response) -> dict[str, int]:
 
 def assert_parent_death_outcome(name: str, scene: Scene, company, write, kill, where: str) -> None:
     """Either the children were written and then cascaded with their parent, or the sync saw the
-    parent dead and refused them all (api.md §5.2); never an active child under the dead parent."""
+    parent dead and refused them all; never an active child under the dead parent."""
     assert write.status_code in (200, 422), (where, "write", write.status_code, write.content[:500])
     assert kill.status_code in (200, 204), (where, "kill", kill.status_code, kill.content[:500])
     violations = live_children_of_dead_parents(company)

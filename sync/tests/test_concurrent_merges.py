@@ -1,6 +1,6 @@
 """Two syncs of the same rows at once: the later one merges its items into what the earlier one
-committed, never into a stale copy (api.md §5.2, merge semantics; ``sync.services._stored_rows``).
-PostgreSQL only: SQLite runs one writer at a time.
+committed, never into a stale copy (fields left out keep their stored values;
+``sync.services._stored_rows``). PostgreSQL only: SQLite runs one writer at a time.
 
 Without the row locks the second request reads the row before the first commits: it writes the
 first one's fields back with their old values (a lost update), or finds its own values equal to

@@ -1,7 +1,7 @@
 """The fast item validator (``sync.validation``) gives exactly what the DRF item serializer gives.
 
-For every field of every entity, a table of good and bad values (by the field's kind in
-data-model §3) is validated by both paths: ``serializer_class(data=item).is_valid()`` and
+For every field of every entity, a table of good and bad values (by the field's kind) is
+validated by both paths: ``serializer_class(data=item).is_valid()`` and
 ``SYNC_ENTITIES[plural].validator.validate(item, ())``. Both must give the same set of
 ``(pointer, code, detail)`` and, for valid items, the same cleaned values; both must also
 agree with the table's expected code or cleaned value, so two equally wrong paths fail too.

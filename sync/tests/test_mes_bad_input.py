@@ -1,4 +1,4 @@
-"""Bad input to the Eryxon MES sync API (api.md §4, §9; data-model §4).
+"""Bad input to the Eryxon MES sync API.
 
 Every refusal is checked three ways where it applies: on the single ``PUT /api-E/sync`` (422 and
 nothing written), in a partial ``POST /api-E/bulk-sync`` (the item's exact result, its neighbour
@@ -807,7 +807,7 @@ CASES += [
     ),
 ]
 
-# Whitespace only is blank, like "" (api.md §5.1): every required string of every entity.
+# Whitespace only is blank, like "": every required string of every entity.
 REQUIRED_STRINGS = [
     *((_plural, name) for _plural in PLURALS for name in ("external_id", "external_source")),
     ("cells", "name"),

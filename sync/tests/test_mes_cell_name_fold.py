@@ -1,4 +1,4 @@
-"""Cell names are compared by one fold everywhere (data-model §4.1, §4.6; docs/decisions.md).
+"""Cell names are compared by one fold everywhere (docs/decisions.md).
 
 References by ``cell_name`` and the sync engine's live-uniqueness check fold with
 ``cell_name_key`` (Unicode case folding); the database's unique index is a backstop on the

@@ -1,4 +1,4 @@
-"""Blank strings and unstorable UTC offsets deep in an MES tree (api.md §5.1, §9).
+"""Blank strings and unstorable UTC offsets deep in an MES tree.
 
 A whitespace-only required string is ``blank`` and a timestamp whose UTC offset PostgreSQL
 cannot store is ``invalid_datetime`` at any depth, reported with the nested path, and refuse the

@@ -1,4 +1,4 @@
-"""The MES sync endpoints as requests (api.md §5.2, §5.6, §5.7, §8, §9): query counts that do
+"""The MES sync endpoints as requests: query counts that do
 not grow with the batch, sync runs, ``Idempotency-Key``, rate limits, tenant isolation and
 concurrent writers (PostgreSQL)."""
 

@@ -1,4 +1,4 @@
-"""The item cap counts every row a request would write, nested ones included (api.md §5.1, §10).
+"""The item cap counts every row a request would write, nested ones included.
 
 One ``PUT /api-jobs/sync`` used to write 12,001 rows: the cap counted top-level items only. Now
 jobs + nested parts + nested operations together are at most ``SYNC_MAX_ITEMS``, else a 400

@@ -1,4 +1,5 @@
-"""Every example request of seed eryxon-mes-sync.md works as documented (api.md §9)."""
+"""The documented example requests of the Eryxon MES sync API, restated here, work as documented:
+single and bulk sync of jobs, parts, operations, cells and resources, nested trees, partial errors."""
 
 from __future__ import annotations
 

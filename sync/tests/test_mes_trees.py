@@ -1,4 +1,4 @@
-"""Nested MES trees (api.md §9; data-model §4.0, §4.6–§4.8).
+"""Nested MES trees.
 
 A job item may carry ``parts[]`` and a part ``operations[]``: the tree of one top-level item is
 written or refused whole. Children inherit ``external_source``; parent links may move on update;
@@ -436,7 +436,7 @@ def test_the_same_tree_again_is_unchanged_and_writes_nothing(client, company, ce
 
 
 def test_a_send_of_stored_values_with_another_hash_is_unchanged(client, company, cells):
-    """Merge semantics (api.md §5.2): fields left out keep their values, so a partial send of
+    """Merge semantics: fields left out keep their values, so a partial send of
     what is stored, or a cell named in another case, changes nothing and writes nothing."""
     success(put(client, "jobs", tree()), 201)
     before = state(company)

@@ -1,6 +1,5 @@
-"""Business keys unique among live rows, judged on the state after the whole request
-(data-model §1.8, §4.1–§4.5): cell name (case-insensitive), job number, part number per job,
-operation sequence per part.
+"""Business keys unique among live rows, judged on the state after the whole request: cell name
+(case-insensitive), job number, part number per job, operation sequence per part.
 
 Swaps and rotations inside one request are valid; a real collision is an item error
 (``not_unique``), never a 500 or an IntegrityError, and leaves the stored rows untouched. On
@@ -279,7 +278,7 @@ def test_a_soft_deleted_jobs_number_may_be_reused(client, company, two_jobs):
     assert data == {"action": "created", "id": str(created.guid), "external_id": "J-3"}
     assert job_numbers(company) == {"J-1": ("N-1", False), "J-2": ("N-2", True), "J-3": ("N-1", True)}
 
-    # Reactivating the deleted one would break the rule: an item error (data-model §1.8).
+    # Reactivating the deleted one would break the rule: an item error.
     before = state(company)
     error = failure(put(client, "jobs", job("J-1", "N-1")), 422, "VALIDATION_ERROR")
     assert [(d["field"], d["code"]) for d in error["details"]] == [("job_number", "not_unique")]

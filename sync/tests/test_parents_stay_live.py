@@ -1,5 +1,5 @@
 """A sync writing children and a concurrent delete of their parent never leave an active child
-under an inactive parent, whichever commits first (api.md §5.2, assemblies.locking). PostgreSQL
+under an inactive parent, whichever commits first (see ``assemblies.locking``). PostgreSQL
 only: SQLite runs one writer at a time.
 
 Each case runs the two requests in a fixed order (``ordering.run_in_order``): the first inside a

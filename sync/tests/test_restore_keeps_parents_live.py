@@ -1,9 +1,9 @@
-"""A restore never brings a row back under a parent that stays deleted (api.md §5.2, §6.3;
-data-model §1.8), whatever the requests before it did to the deleted rows.
+"""A restore never brings a row back under a parent that stays deleted, whatever the requests
+before it did to the deleted rows.
 
 Found by the concurrency torture (``test_concurrency_torture``) with every request serialised, so
 it is no race: a tombstone may name deleted parents (docs/decisions.md) and a piece's assembly may
-change (data-model §3.0), so a tombstone can move a deleted piece to another deleted assembly; a
+change on update, so a tombstone can move a deleted piece to another deleted assembly; a
 restore then reactivates it by its stamp, under an assembly deleted at another time.
 """
 

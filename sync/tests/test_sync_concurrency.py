@@ -1,4 +1,5 @@
-"""Concurrent sync requests over the same rows (api.md §5.2, §5.6). PostgreSQL only.
+"""Concurrent sync requests over the same rows: overlapping upserts and a reused
+``Idempotency-Key``. PostgreSQL only.
 
 Each thread has its own client and its own database connection (Django's connections are
 per thread) and closes it when done. The threads start together at a barrier; nothing waits

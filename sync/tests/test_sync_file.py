@@ -1,7 +1,7 @@
-"""sync_file: a JSON, NDJSON or CSV file through the sync service, in batches (operations.md §3).
+"""sync_file: a JSON, NDJSON or CSV file through the sync service, in batches.
 
 Each test checks what the command prints (stdout summary, stderr reports) and what the database
-holds afterwards: rows and the SyncRun of every batch (data-model §5.1).
+holds afterwards: rows and the SyncRun of every batch.
 """
 
 from __future__ import annotations

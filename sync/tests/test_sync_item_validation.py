@@ -1,8 +1,8 @@
-"""Validation of sync items (api.md §5.1, data-model §1.5, §1.6, §3): every bad value is a 422.
+"""Validation of sync items: every bad value is a 422.
 
 Each test sends raw JSON, asserts the problem document (status, ``code``, the exact pointer and
 code of every error) and that nothing was written. Where a value is accepted, the stored value
-is read back from the database. ``SPEC`` restates the field tables of data-model §3 so the
+is read back from the database. ``SPEC`` restates the spec's field tables of the five entities so the
 tests do not take the field definitions from the code under test.
 """
 
@@ -35,7 +35,7 @@ from tenants.roles import Role
 UTC = dt.UTC
 
 
-# --- The spec's field tables (data-model §3) ----------------------------------------------------
+# --- The spec's field tables of the five entities -----------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -382,7 +382,7 @@ def test_a_surrogate_pair_is_one_character_and_is_stored(sync, tree):
 
 @pytest.mark.parametrize(("plural", "field"), fields_of("str", nullable=False))
 def test_a_blank_required_string_is_422_blank(sync, tree, plural, field):
-    # whitespace only is blank too (api.md §5.1), whatever the whitespace
+    # whitespace only is blank too, whatever the whitespace
     reject_each(sync, tree, plural, field, ["", "  ", "\t", "\n\u00a0\u3000"], "blank", "This field may not be blank.")
 
 
@@ -884,7 +884,7 @@ def test_a_missing_required_field_is_reported_with_the_items_other_errors(sync):
     assert_item_errors(response, [("/projects/0/in_production", "invalid_boolean"), ("/projects/0/code", "required")])
 
 
-# --- The other rules of §5.1: company, duplicates, parents --------------------------------------
+# --- The other item rules: company, duplicates, parents -----------------------------------------
 
 
 def test_another_company_is_403_company_mismatch_and_nothing_is_written(sync, tree, other_company):

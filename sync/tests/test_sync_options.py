@@ -1,5 +1,5 @@
-"""Request options of the Ractory sync endpoints: ``dry_run`` (api.md §5.4), ``atomic=false``
-(§5.5) and ``Idempotency-Key`` (§5.6; data-model §5.2)."""
+"""Request options of the Ractory sync endpoints: ``dry_run``, ``atomic=false``
+and ``Idempotency-Key``."""
 
 from __future__ import annotations
 

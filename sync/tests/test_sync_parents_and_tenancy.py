@@ -1,5 +1,4 @@
-"""Parent links and tenant isolation of the Ractory sync endpoints (api.md §3, §5.1, §5.2;
-data-model §1.3, §1.4, §3.0, §3.6)."""
+"""Parent links and tenant isolation of the Ractory sync endpoints."""
 
 from __future__ import annotations
 

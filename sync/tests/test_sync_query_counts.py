@@ -1,4 +1,4 @@
-"""The number of queries of a sync request does not grow with the batch (api.md §5.2).
+"""The number of queries of a sync request does not grow with the batch.
 
 Each case runs the same kind of request at 10 and at 1000 items and compares the number of SQL
 statements the request issued (``executemany`` counts once, as it is one statement sent once).

@@ -1,4 +1,4 @@
-"""The shape of a sync request (api.md §5.1, §4): batch size, wrapper, top-level keys, item kind.
+"""The shape of a sync request: batch size, wrapper, top-level keys, item kind.
 
 A problem with the request's *shape* is a 400 and a non-object item is a 422; in every case
 nothing is written. Bodies are sent as raw JSON text so that any byte sequence can be sent.
@@ -23,7 +23,7 @@ from sync.tests.factories import sync_directly
 
 ENTITIES = ("projects", "components", "assemblies", "pieces", "articles")
 MODELS = {"projects": Project, "components": Component, "assemblies": Assembly, "pieces": Piece, "articles": Article}
-# Every table a sync request may write (sync runs are recorded on failure too, by design, §5.7).
+# Every table a sync request may write (sync runs are recorded on failure too, by design).
 WRITTEN_TABLES = (Project, Component, Assembly, Piece, Article, AuditEvent, IdempotencyRecord)
 
 

@@ -1,5 +1,5 @@
 """Sync runs: one record per sync request that passed authentication and body parsing, and the
-endpoints that list them (api.md §5.7; data-model §5.1)."""
+endpoints that list them."""
 
 from __future__ import annotations
 

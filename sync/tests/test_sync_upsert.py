@@ -1,4 +1,4 @@
-"""Upsert semantics of the Ractory sync endpoints (api.md §5.2, §5.3; data-model §1.8, §3.0, §3.8).
+"""Upsert semantics of the Ractory sync endpoints.
 
 Every test checks the status, the body and what the database holds afterwards.
 """
@@ -382,7 +382,7 @@ def forest(writer):
     return rows
 
 
-# root → the forest rows its soft delete must carry along (data-model §3.8)
+# root → the forest rows its soft delete must carry along
 CASCADE = {
     "project": {
         "component",

@@ -1,4 +1,4 @@
-"""API-key authentication over real HTTP (api.md §2, data-model §2.3).
+"""API-key authentication over real HTTP.
 
 Every header form an integrator may use is exercised against every way a key can be refused,
 and the cost of a lookup (one indexed query, a conditional UPDATE at most once a minute) is
@@ -24,7 +24,7 @@ from tenants.roles import Role
 
 ME = "/api/v1/auth/me"
 
-# The three ways to send a key (api.md §2), plus the schemes in other letter cases.
+# The three ways to send a key, plus the schemes in other letter cases.
 HEADER_FORMS = {
     "x-api-key": lambda key: {"HTTP_X_API_KEY": key},
     "authorization-apikey": lambda key: {"HTTP_AUTHORIZATION": f"ApiKey {key}"},

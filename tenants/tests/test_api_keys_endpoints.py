@@ -1,4 +1,4 @@
-"""``/api/v1/api-keys`` through real HTTP (api.md §3, §7; data-model §2.3).
+"""``/api/v1/api-keys`` through real HTTP.
 
 Every test checks the status, the body and what the database holds afterwards.
 """

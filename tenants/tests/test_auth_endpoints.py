@@ -1,4 +1,4 @@
-"""``/api/v1/auth/login``, ``/refresh`` and ``/logout`` over real HTTP (api.md §2.1).
+"""``/api/v1/auth/login``, ``/refresh`` and ``/logout`` over real HTTP.
 
 Each test checks the answer and what the database holds afterwards: ``last_login`` and the
 issued refresh tokens (their ids, never the tokens), revoked or not.

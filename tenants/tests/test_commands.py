@@ -1,4 +1,4 @@
-"""The tenants management commands (operations.md §3): thin wrappers over the services.
+"""The tenants management commands: thin wrappers over the services.
 
 Each prints its result alone on the last stdout line; a failure is a one-line ``CommandError``
 and writes nothing.

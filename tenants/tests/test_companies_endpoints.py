@@ -1,4 +1,4 @@
-"""``/api/v1/companies`` and ``/api/v1/companies/current`` through real HTTP (api.md §7; data-model §2.1).
+"""``/api/v1/companies`` and ``/api/v1/companies/current`` through real HTTP.
 
 Every test checks the status, the body and what the database holds afterwards.
 """

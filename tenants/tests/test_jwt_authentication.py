@@ -1,4 +1,4 @@
-"""JWT access tokens over real HTTP (api.md §2): what is accepted, what is refused, and that
+"""JWT access tokens over real HTTP: what is accepted, what is refused, and that
 role and company are read from the database on every request, never from the token."""
 
 from __future__ import annotations

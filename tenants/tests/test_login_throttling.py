@@ -1,4 +1,4 @@
-"""Login throttling (api.md §8): failures per account, attempts per client IP, the API and the admin alike.
+"""Login throttling: failures per account, attempts per client IP, the API and the admin alike.
 
 A refused login is refused before its password is hashed: every test that expects a refusal also
 checks that no password was checked for it.

@@ -1,4 +1,4 @@
-"""Refresh tokens are never stored readable, and every credential change revokes them (api.md §2.1).
+"""Refresh tokens are never stored readable, and every credential change revokes them.
 
 The storage tests look at the database the way someone holding a backup would: every column of
 every table, whatever model it belongs to. The revocation tests go through each write path that
@@ -404,7 +404,7 @@ def test_deactivating_a_company_revokes_the_refresh_tokens_of_all_its_users(
 
 
 def test_an_access_token_dies_with_its_user_at_once(api, victim, make_user, problem):
-    """Access tokens are not revoked one by one: every request re-reads the user (api.md §2)."""
+    """Access tokens are not revoked one by one: every request re-reads the user."""
     pair = login(api, victim)
     assert api.get(ME, HTTP_AUTHORIZATION=f"Bearer {pair['access_token']}").status_code == 200
 

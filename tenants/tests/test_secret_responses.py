@@ -1,4 +1,4 @@
-"""``Cache-Control: no-store`` on every response that carries a secret, and only there (api.md §1).
+"""``Cache-Control: no-store`` on every response that carries a secret, and only there.
 
 Secrets: the token pair of login and refresh, the raw key of ``POST /api/v1/api-keys``. Ordinary
 answers (who-am-I, key lists, logout's empty 204, errors) carry none and stay cacheable by the

@@ -1,4 +1,4 @@
-"""``/api/v1/users`` through real HTTP (api.md §3, §7; data-model §2.2).
+"""``/api/v1/users`` through real HTTP.
 
 Every test checks the status, the body and what the database holds afterwards.
 """
@@ -166,7 +166,7 @@ def test_role_matrix(caller, operation, expected, client_as, make_user, company,
         assert target.deleted_at is not None
 
 
-# --- Who may manage whom (data-model §2.2) ----------------------------------------------------
+# --- Who may manage whom: a CompanyAdmin only the roles below its own -------------------------
 
 # role of the new or edited user → may a CompanyAdmin manage it?
 COMPANY_ADMIN_MAY_MANAGE = [
