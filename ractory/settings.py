@@ -257,9 +257,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Ra Factory API",
     "DESCRIPTION": (
         "Multi-tenant ERP-to-factory sync service. Ractory API under /api/v1/ "
-        "(sync, reads, auth, administration) and the Eryxon MES API at /api-{entity}/. "
+        "(sync, reads, auth, administration) and the Eryxon MES API at /api-{entity}/, also served "
+        "under /functions/v1/ (/functions/v1/api-jobs/sync is /api-jobs/sync) for Eryxon's own clients. "
         "Errors are RFC 9457 problem documents (application/problem+json) under /api/, and Eryxon's "
-        'envelope {"success": false, "error": {…}} (application/json) under /api-*.'
+        'envelope {"success": false, "error": {…}} (application/json) under /api-* and /functions/v1/.'
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -279,6 +280,7 @@ SPECTACULAR_SETTINGS = {
     "SORT_OPERATIONS": False,
     "PREPROCESSING_HOOKS": [
         "ractory.api.schema.drop_trailing_slash_duplicates",
+        "ractory.api.schema.drop_eryxon_functions_alias",
         "ractory.api.schema.order_each_paths_methods",
     ],
 }

@@ -14,6 +14,8 @@ urlpatterns = [
     path("api/v1/", include("sync.api.urls")),
     path("api/v1/", include("assemblies.api.urls")),
     path("", include("sync.api.mes_urls")),
+    # The same Eryxon functions under the prefix Eryxon's own clients use: only the base URL changes.
+    path("functions/v1/", include(("sync.api.mes_urls", "mes"), namespace="functions-v1")),
     *api_path("api/schema", api_views.SchemaView.as_view(), "schema"),
     *api_path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), "swagger-ui"),
     *api_path(

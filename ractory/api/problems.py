@@ -19,6 +19,8 @@ from ractory.refusals import FieldError, InvalidInput, NoSuchRow, NotPermitted, 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 ERYXON_CONTENT_TYPE = "application/json"
 ERYXON_PATH_PREFIX = "/api-"
+# Eryxon's own clients call the same functions under this prefix (``/functions/v1/api-jobs/sync``).
+ERYXON_FUNCTIONS_PREFIX = "/functions/v1/"
 
 
 # The problem classes: status → (type slug, title). The code of a problem may be more specific
@@ -168,8 +170,10 @@ _INDEX = re.compile(r"[0-9]+")
 
 
 def is_eryxon_path(path: str) -> bool:
-    """The Eryxon MES API family (``/api-jobs/sync``, ``/api-cells/bulk-sync``, …)."""
-    return path.startswith(ERYXON_PATH_PREFIX)
+    """The Eryxon MES API family: ``/api-jobs/sync``, ``/api-cells/bulk-sync``, … and everything
+    under ``/functions/v1/`` (the same functions as Eryxon's clients address them, and the 404
+    of a function that does not exist there)."""
+    return path.startswith(ERYXON_PATH_PREFIX) or path.startswith(ERYXON_FUNCTIONS_PREFIX)
 
 
 def dotted_path(pointer: str) -> str:

@@ -12,6 +12,7 @@ from ractory.refusals import FieldError
 
 from .problems import (
     ERYXON_CONTENT_TYPE,
+    ERYXON_FUNCTIONS_PREFIX,
     PROBLEM_CONTENT_TYPE,
     Problem,
     eryxon_body,
@@ -182,6 +183,12 @@ def drop_trailing_slash_duplicates(endpoints, **kwargs):
     """Spectacular preprocessing hook: every path is also served with a trailing slash, but the
     schema documents each operation once, under its canonical slash-less path."""
     return [endpoint for endpoint in endpoints if endpoint[0] == "/" or not endpoint[0].endswith("/")]
+
+
+def drop_eryxon_functions_alias(endpoints, **kwargs):
+    """Spectacular preprocessing hook: the Eryxon functions are also served under
+    ``/functions/v1/`` (same views); the schema documents each once, under ``/api-…``."""
+    return [endpoint for endpoint in endpoints if not endpoint[0].startswith(ERYXON_FUNCTIONS_PREFIX)]
 
 
 def order_each_paths_methods(endpoints, **kwargs):
