@@ -173,7 +173,7 @@ def is_eryxon_path(path: str) -> bool:
     """The Eryxon MES API family: ``/api-jobs/sync``, ``/api-cells/bulk-sync``, … and everything
     under ``/functions/v1/`` (the same functions as Eryxon's clients address them, and the 404
     of a function that does not exist there)."""
-    return path.startswith(ERYXON_PATH_PREFIX) or path.startswith(ERYXON_FUNCTIONS_PREFIX)
+    return path.startswith((ERYXON_PATH_PREFIX, ERYXON_FUNCTIONS_PREFIX)) or path == ERYXON_FUNCTIONS_PREFIX.rstrip("/")
 
 
 def dotted_path(pointer: str) -> str:

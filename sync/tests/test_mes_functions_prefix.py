@@ -64,6 +64,8 @@ def test_bulk_sync_under_the_prefix_answers_per_item(client, company):
         ("get", "/api-jobs/sync", 405, "METHOD_NOT_ALLOWED"),
         ("put", "/api-nothing/sync", 404, "NOT_FOUND"),
         ("get", "/nothing-at-all", 404, "NOT_FOUND"),
+        ("get", "", 404, "NOT_FOUND"),  # /functions/v1 itself
+        ("get", "/", 404, "NOT_FOUND"),
     ],
 )
 def test_errors_under_the_prefix_are_in_eryxons_envelope_and_write_nothing(client, company, method, path, status, code):
