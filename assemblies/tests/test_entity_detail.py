@@ -199,16 +199,6 @@ def test_detail_queries_do_not_grow_with_the_number_of_children(writer, make_use
 # --- 404s and include_inactive ----------------------------------------------------------------------
 
 
-def guid_of(plural: str, tree) -> str:
-    return {
-        "projects": tree.project,
-        "components": tree.component,
-        "assemblies": tree.assembly,
-        "pieces": tree.pieces[0],
-        "articles": tree.articles[0],
-    }[plural]
-
-
 @pytest.mark.parametrize("plural", PLURALS)
 def test_detail_of_another_companys_guid_or_an_unknown_guid_is_the_same_404(
     writer, other_writer, reader, problem, plural
@@ -217,22 +207,22 @@ def test_detail_of_another_companys_guid_or_an_unknown_guid_is_the_same_404(
     theirs = other_writer.tree(pieces=1, articles=1)
     before = snapshot_all()
 
-    other = problem(reader.get(f"/api/v1/{plural}/{guid_of(plural, theirs)}"), 404, "not_found")
+    other = problem(reader.get(f"/api/v1/{plural}/{theirs.first(plural)}"), 404, "not_found")
     unknown = problem(reader.get(f"/api/v1/{plural}/{new_guid()}"), 404, "not_found")
     inactive_flag = problem(
-        reader.get(f"/api/v1/{plural}/{guid_of(plural, theirs)}?include_inactive=true"), 404, "not_found"
+        reader.get(f"/api/v1/{plural}/{theirs.first(plural)}?include_inactive=true"), 404, "not_found"
     )
 
     assert without_request_id(other) == without_request_id(unknown) == without_request_id(inactive_flag)
     assert snapshot_all() == before
     # the row exists and its own company reads it
-    assert other_writer.client.get(f"/api/v1/{plural}/{guid_of(plural, theirs)}").status_code == 200
+    assert other_writer.client.get(f"/api/v1/{plural}/{theirs.first(plural)}").status_code == 200
 
 
 @pytest.mark.parametrize("plural", PLURALS)
 def test_detail_of_an_inactive_row_is_404_unless_include_inactive(writer, reader, problem, plural):
     tree = writer.tree(pieces=1, articles=1)
-    guid = guid_of(plural, tree)
+    guid = tree.first(plural)
     assert reader.get(f"/api/v1/{plural}/{guid}").json()["is_active"] is True
     assert reader.delete(f"/api/v1/{plural}/{guid}").status_code == 204
 
@@ -307,7 +297,7 @@ TAG_FIELD = {
 @pytest.mark.parametrize("plural", PLURALS)
 def test_system_admin_reads_any_company(writer, other_writer, system_admin, other_company, plural):
     theirs = other_writer.tree(pieces=1, articles=1)
-    guid = guid_of(plural, theirs)
+    guid = theirs.first(plural)
 
     response = system_admin.get(f"/api/v1/{plural}/{guid}")
 

@@ -288,20 +288,8 @@ def test_collection_path_with_trailing_slash_answers_the_same(writer, reader):
 def test_inactive_rows_are_listed_only_with_include_inactive_true(writer, reader, plural):
     keep = writer.tree(pieces=1, articles=1)
     gone = writer.tree(pieces=1, articles=1)
-    target = {
-        "projects": gone.project,
-        "components": gone.component,
-        "assemblies": gone.assembly,
-        "pieces": gone.pieces[0],
-        "articles": gone.articles[0],
-    }[plural]
-    kept = {
-        "projects": keep.project,
-        "components": keep.component,
-        "assemblies": keep.assembly,
-        "pieces": keep.pieces[0],
-        "articles": keep.articles[0],
-    }[plural]
+    target = gone.first(plural)
+    kept = keep.first(plural)
     before = reader.get(f"/api/v1/{plural}")
     assert set(guids(before)) == {kept, target}
 

@@ -118,13 +118,7 @@ def test_a_wrong_method_on_the_restore_url_is_permission_checked_first(writer, m
 @pytest.mark.parametrize("plural", VIEWSETS)
 def test_the_schema_serializers_name_the_fields_of_the_answers_in_order(writer, reader, plural):
     tree = writer.tree(pieces=1, articles=1)
-    guid = {
-        "projects": tree.project,
-        "components": tree.component,
-        "assemblies": tree.assembly,
-        "pieces": tree.pieces[0],
-        "articles": tree.articles[0],
-    }[plural]
+    guid = tree.first(plural)
     list_serializer, detail_serializer = SERIALIZERS[plural]
 
     listed = reader.get(f"/api/v1/{plural}")

@@ -56,16 +56,6 @@ def make_caller(make_user, make_api_key, as_user, as_key):
     return make
 
 
-def target_of(plural: str, tree) -> str:
-    return {
-        "projects": tree.project,
-        "components": tree.component,
-        "assemblies": tree.assembly,
-        "pieces": tree.pieces[0],
-        "articles": tree.articles[0],
-    }[plural]
-
-
 def request(client, operation: str, plural: str, guid: str, query: str = ""):
     if operation == "list":
         return client.get(f"/api/v1/{plural}{query}")
@@ -80,7 +70,7 @@ def request(client, operation: str, plural: str, guid: str, query: str = ""):
 @pytest.mark.parametrize(("caller", "operation", "status"), MATRIX)
 def test_access_matrix(writer, make_caller, company, problem, plural, caller, operation, status):
     tree = writer.tree(pieces=1, articles=1, loose_pieces=1)
-    guid = target_of(plural, tree)
+    guid = tree.first(plural)
     if operation == "restore":
         assert writer.client.delete(f"/api/v1/{plural}/{guid}").status_code == 204
     client = make_caller(caller, company)
@@ -132,7 +122,7 @@ def test_another_companys_rows_are_404_like_missing_ones_and_stay_unchanged(
     writer.tree(pieces=1, articles=1)
     theirs = other_writer.tree(pieces=1, articles=1)
     deleted = other_writer.tree(pieces=1, articles=1)  # their row that is soft-deleted
-    deleted_guid = target_of(plural, deleted)
+    deleted_guid = deleted.first(plural)
     assert other_writer.client.delete(f"/api/v1/{plural}/{deleted_guid}").status_code == 204
     client = make_caller(caller, company)
     narrow = f"?company_guid={company.guid}" if caller == "SystemAdmin" else ""
@@ -141,12 +131,12 @@ def test_another_companys_rows_are_404_like_missing_ones_and_stay_unchanged(
     before = snapshot_all()
 
     attempts = [
-        ("detail", target_of(plural, theirs), narrow),
+        ("detail", theirs.first(plural), narrow),
         ("detail", deleted_guid, f"{narrow}{flag}include_inactive=true"),
-        ("delete", target_of(plural, theirs), narrow),
+        ("delete", theirs.first(plural), narrow),
         ("delete", deleted_guid, narrow),
         ("restore", deleted_guid, narrow),
-        ("restore", target_of(plural, theirs), narrow),
+        ("restore", theirs.first(plural), narrow),
     ]
     for operation, guid, query in attempts:
         expected = 404 if statuses[operation] in (200, 204) else statuses[operation]

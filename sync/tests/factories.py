@@ -121,6 +121,16 @@ class Tree:
     pieces: list[str] = field(default_factory=list)
     articles: list[str] = field(default_factory=list)
 
+    def first(self, plural: str) -> str:
+        """The guid of the tree's first row of ``plural``."""
+        return {
+            "projects": self.project,
+            "components": self.component,
+            "assemblies": self.assembly,
+            "pieces": self.pieces[0],
+            "articles": self.articles[0],
+        }[plural]
+
 
 class SyncClient:
     """An authenticated client plus the company its items name."""
